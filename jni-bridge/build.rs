@@ -1,0 +1,93 @@
+//! Builds the Java library (`java/src`, package `dev.tmrt`) with the JDK's `javac` (target Java 11)
+//! and packs it as `target/java/tmrt.jar`, so that `cargo build` alone yields both halves of tmrt.
+//!
+//! The JDK is found through `JAVA_HOME`, then the `javac` on `PATH`. Without a JDK the build
+//! fails with a message saying so: the Java library is not optional.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    let workspace = manifest_dir.parent().unwrap().to_path_buf();
+    let java_src = workspace.join("java").join("src");
+    println!("cargo:rerun-if-changed={}", java_src.display());
+    println!("cargo:rerun-if-env-changed=JAVA_HOME");
+    println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
+
+    let mut sources = Vec::new();
+    collect_java(&java_src, &mut sources);
+    sources.sort();
+    for s in &sources {
+        println!("cargo:rerun-if-changed={}", s.display());
+    }
+
+    let target_dir = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { workspace.join(p) })
+        .unwrap_or_else(|| workspace.join("target"));
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+    let classes = out.join("java-classes");
+    let _ = fs::remove_dir_all(&classes);
+    fs::create_dir_all(&classes).unwrap();
+
+    let javac = jdk_tool("javac");
+    let status = Command::new(&javac)
+        .args([
+            "--release",
+            "11",
+            "-encoding",
+            "UTF-8",
+            "-Xlint:all",
+            "-Xlint:-options",
+            "-d",
+        ])
+        .arg(&classes)
+        .args(&sources)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e} (set JAVA_HOME to a JDK 11+)", javac.display()));
+    assert!(status.success(), "javac failed on java/src");
+
+    let jar_dir = target_dir.join("java");
+    fs::create_dir_all(&jar_dir).unwrap();
+    let jar_path = jar_dir.join("tmrt.jar");
+    let tmp = jar_dir.join("tmrt.jar.tmp");
+    let _ = fs::remove_file(&tmp);
+    let jar = jdk_tool("jar");
+    let status = Command::new(&jar)
+        .arg("--create")
+        .arg("--file")
+        .arg(&tmp)
+        .arg("-C")
+        .arg(&classes)
+        .arg(".")
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", jar.display()));
+    assert!(status.success(), "jar failed");
+    fs::rename(&tmp, &jar_path).unwrap();
+    println!("cargo:rustc-env=TMRT_JAR_PATH={}", jar_path.display());
+}
+
+fn collect_java(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_java(&p, out);
+        } else if p.extension().is_some_and(|x| x == "java") {
+            out.push(p);
+        }
+    }
+}
+
+fn jdk_tool(name: &str) -> PathBuf {
+    if let Some(home) = env::var_os("JAVA_HOME") {
+        let p = PathBuf::from(home).join("bin").join(name);
+        if p.exists() {
+            return p;
+        }
+    }
+    PathBuf::from(name)
+}

@@ -1,0 +1,30 @@
+//! The `tmrt` command line: one module per subcommand, each rendering what `runtime` computes.
+//!
+//! Exit statuses are shared across subcommands: 0 success, 1 bad input or configuration error,
+//! 2 usage error (clap's own), and subcommand-specific statuses documented on each.
+
+pub mod config_args;
+pub mod memory;
+
+use clap::{Parser, Subcommand};
+
+/// tmrt: a TaskManager runtime for Apache Flink.
+#[derive(Debug, Parser)]
+#[command(name = "tmrt", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Derive a TaskManager's memory layout exactly as Flink does.
+    Memory(memory::MemoryArgs),
+}
+
+/// Runs a parsed command line and returns the exit status.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Memory(args) => memory::run(args),
+    }
+}
