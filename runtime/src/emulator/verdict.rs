@@ -109,6 +109,9 @@ pub struct Assessment {
     pub metaspace_growth: Option<LinearFit>,
     /// Post-GC metaspace used after the last round minus the baseline before the first.
     pub metaspace_delta_bytes: i64,
+    /// Classes loaded (currently, after the round's GC) per round, fitted over the rounds: a job
+    /// whose classes are unloaded keeps this flat; a leaking one adds its classes every round.
+    pub classes_growth: Option<LinearFit>,
 }
 
 /// Draws the verdict from the rounds, the baseline figures before round one, and the agent's
@@ -132,6 +135,10 @@ pub fn assess(baseline_metaspace_used: u64, rounds: &[RoundRecord], final_report
     let metaspace_delta_bytes = used
         .last()
         .map_or(0, |&last| last as i64 - baseline_metaspace_used as i64);
+    let classes: Vec<u64> = rounds.iter().map(|r| r.after.classes_loaded).collect();
+    let classes_growth = rounds
+        .first()
+        .and_then(|first| LinearFit::over_rounds(first.round, &classes));
 
     let verdict = if failures.iter().any(|f| f.failure.kind.is_bad_input()) {
         Verdict::BadInput
@@ -149,6 +156,7 @@ pub fn assess(baseline_metaspace_used: u64, rounds: &[RoundRecord], final_report
         leaked_loaders,
         metaspace_growth,
         metaspace_delta_bytes,
+        classes_growth,
     }
 }
 
@@ -187,6 +195,7 @@ mod tests {
             ],
             after: JvmFigures {
                 metaspace_used_bytes: used,
+                classes_loaded: 900 + used % 7,
                 ..JvmFigures::default()
             },
             loaders_alive: 0,
@@ -226,6 +235,7 @@ mod tests {
         assert_eq!(a.exit_code, 0);
         assert_eq!(a.metaspace_growth.unwrap().slope, 0.0);
         assert_eq!(a.metaspace_delta_bytes, 100_000);
+        assert_eq!(a.classes_growth.unwrap().slope, 0.0);
     }
 
     #[test]
