@@ -218,7 +218,9 @@ impl fmt::Display for MemorySize {
     /// does not divide it exactly (`315 mb`, `1000 bytes`, `1 kb`); `bytes` when every unit
     /// divides it (`0 bytes`, `1099511627776 bytes`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let first_not_dividing = MemoryUnit::ORDERED.iter().position(|u| !self.0.is_multiple_of(u.multiplier()));
+        let first_not_dividing = MemoryUnit::ORDERED
+            .iter()
+            .position(|u| !self.0.is_multiple_of(u.multiplier()));
         let unit = match first_not_dividing {
             Some(0) | None => MemoryUnit::Bytes,
             Some(i) => MemoryUnit::ORDERED[i - 1],
