@@ -6,8 +6,9 @@
 //! collected loader is not returned; the call also makes the JVM post the pending `ObjectFree`
 //! events), so verdicts never depend on when those events arrive.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
+use jni::objects::JObject;
 use jni::sys::{jint, jlong, jobject};
 use jni::JNIEnv;
 use runtime::telemetry::{JvmFigures, LoaderId, LogLevel, Tag};
@@ -36,11 +37,11 @@ fn judge_leaks(agent: &Agent, env: &mut JNIEnv<'_>, full_gc_count: u64) {
     if awaiting.is_empty() {
         return;
     }
-    let alive = live_loaders(agent, &awaiting);
+    let alive = live_loaders(agent, env, &awaiting);
     {
         let mut model = agent.model.lock();
         for id in &awaiting {
-            if !alive.contains_key(id) {
+            if !alive.contains(id) {
                 model.loader_collected(*id);
             }
         }
@@ -50,7 +51,7 @@ fn judge_leaks(agent: &Agent, env: &mut JNIEnv<'_>, full_gc_count: u64) {
         .lock()
         .leak_candidates(full_gc_count, agent.options.leak_gc_cycles);
     for id in candidates {
-        if !alive.contains_key(&id) {
+        if !alive.contains(&id) {
             continue;
         }
         let found = suspects::find(agent, env, id);
@@ -69,10 +70,11 @@ fn judge_leaks(agent: &Agent, env: &mut JNIEnv<'_>, full_gc_count: u64) {
     }
 }
 
-/// Which of these loaders are alive, with a local reference to each.
-fn live_loaders(agent: &Agent, ids: &[LoaderId]) -> HashMap<LoaderId, jobject> {
+/// Which of these loaders are alive. The local references the JVM hands back are deleted at
+/// once: held during a heap walk, they would be the GC root it reports.
+fn live_loaders(agent: &Agent, env: &mut JNIEnv<'_>, ids: &[LoaderId]) -> HashSet<LoaderId> {
     let tags: Vec<jlong> = ids.iter().map(|id| Tag::Loader(*id).encode()).collect();
-    let mut out = HashMap::new();
+    let mut out = HashSet::new();
     let mut n = 0;
     let mut objs: *mut jobject = std::ptr::null_mut();
     let mut got: *mut jlong = std::ptr::null_mut();
@@ -81,14 +83,16 @@ fn live_loaders(agent: &Agent, ids: &[LoaderId]) -> HashMap<LoaderId, jobject> {
     let rc = unsafe { jvmti.get_objects_with_tags(tags.len() as jint, tags.as_ptr(), &mut n, &mut objs, &mut got) };
     if rc != ERROR_NONE {
         // Cannot tell: treat all as alive (no verdict is wrong for lack of an answer).
-        return ids.iter().map(|id| (*id, std::ptr::null_mut())).collect();
+        return ids.iter().copied().collect();
     }
     for i in 0..n.max(0) as usize {
         // SAFETY: both arrays have `n` entries.
         let (obj, tag) = unsafe { (*objs.add(i), *got.add(i)) };
         if let Some(Tag::Loader(id)) = Tag::decode(tag) {
-            out.insert(id, obj);
+            out.insert(id);
         }
+        // SAFETY: a local reference returned to us and not used again.
+        let _ = env.delete_local_ref(unsafe { JObject::from_raw(obj) });
     }
     // SAFETY: allocated by GetObjectsWithTags.
     unsafe {

@@ -139,12 +139,15 @@ unsafe extern "system" fn clear_walk_tag(
 /// (the loader became unreachable), `Err` when the walk was cut short or failed.
 pub fn describe_path(agent: &Agent, env: &mut JNIEnv<'_>, id: LoaderId) -> Result<Option<String>, String> {
     let jvmti = agent.jvmti;
+    let mut array_classes = HashMap::new();
     let referent_index = env
-        .with_local_frame(64, |env| Ok::<_, jni::errors::Error>(reference_classes(jvmti, env)))
+        .with_local_frame(64, |env| {
+            Ok::<_, jni::errors::Error>(prepare_classes(jvmti, env, &mut array_classes))
+        })
         .unwrap_or_default();
     let mut walk = Walk {
         target: Tag::Loader(id).encode(),
-        next: 0,
+        next: array_classes.len() as u64,
         edges: HashMap::new(),
         found: false,
         stop: None,
@@ -193,13 +196,18 @@ pub fn describe_path(agent: &Agent, env: &mut JNIEnv<'_>, id: LoaderId) -> Resul
     }
     chain.reverse();
     let path = env
-        .with_local_frame(64, |env| Ok::<_, jni::errors::Error>(render(agent, env, &chain)))
+        .with_local_frame(64, |env| {
+            Ok::<_, jni::errors::Error>(render(agent, env, &chain, &array_classes))
+        })
         .unwrap_or_else(|_| "path found, but rendering it failed".to_string());
     Ok(Some(path))
 }
 
-/// `referent` field index of every loaded subclass of `java.lang.ref.Reference`, by class tag.
-fn reference_classes(jvmti: Jvmti, env: &mut JNIEnv<'_>) -> HashMap<i64, jint> {
+/// Prepares the loaded classes for a walk: returns the `referent` field index of every loaded
+/// subclass of `java.lang.ref.Reference`, by class tag, and gives each array class (which no
+/// `ClassLoad` event tagged) a walk tag numbered from 1, recording its name, so that paths name
+/// arrays too. The walk tags are removed with all others after the walk.
+fn prepare_classes(jvmti: Jvmti, env: &mut JNIEnv<'_>, array_classes: &mut HashMap<i64, String>) -> HashMap<i64, jint> {
     let mut out = HashMap::new();
     let Ok(reference) = env.find_class("java/lang/ref/Reference") else {
         let _ = env.exception_clear();
@@ -214,7 +222,19 @@ fn reference_classes(jvmti: Jvmti, env: &mut JNIEnv<'_>) -> HashMap<i64, jint> {
     for i in 0..count.max(0) as usize {
         // SAFETY: `classes` has `count` live local references.
         let k = unsafe { JClass::from_raw(*classes.add(i)) };
-        if env.is_assignable_from(&k, &reference).unwrap_or(false) {
+        let mut is_array = 0;
+        // SAFETY: a live class reference; writable out-pointer.
+        unsafe { jvmti.is_array_class(k.as_raw(), &mut is_array) };
+        // SAFETY: a live class reference.
+        if is_array != 0 && unsafe { jvmti.tag_of(k.as_raw()) } == 0 {
+            let tag = Tag::Walk(array_classes.len() as u64 + 1).encode();
+            // SAFETY: a live class reference.
+            if let Some(name) = unsafe { jvmti.class_name(k.as_raw()) } {
+                // SAFETY: a live class reference.
+                unsafe { jvmti.set_tag(k.as_raw(), tag) };
+                array_classes.insert(tag, name);
+            }
+        } else if env.is_assignable_from(&k, &reference).unwrap_or(false) {
             // SAFETY: a live class reference.
             let tag = unsafe { jvmti.tag_of(k.as_raw()) };
             let names = field_names(jvmti, env, &k);
@@ -327,7 +347,7 @@ fn root_name(kind: jint) -> &'static str {
     }
 }
 
-fn render(agent: &Agent, env: &mut JNIEnv<'_>, chain: &[(i64, Edge)]) -> String {
+fn render(agent: &Agent, env: &mut JNIEnv<'_>, chain: &[(i64, Edge)], array_classes: &HashMap<i64, String>) -> String {
     let jvmti = agent.jvmti;
     // Resolve every class tag on the path (objects' classes and class objects) to a jclass.
     let mut wanted: Vec<jlong> = Vec::new();
@@ -359,6 +379,9 @@ fn render(agent: &Agent, env: &mut JNIEnv<'_>, chain: &[(i64, Edge)]) -> String 
         }
     }
     let class_name = |tag: i64| -> String {
+        if let Some(name) = array_classes.get(&tag) {
+            return name.clone();
+        }
         classes
             .get(&tag)
             // SAFETY: a live local class reference from GetObjectsWithTags.

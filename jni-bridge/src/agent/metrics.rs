@@ -70,7 +70,18 @@ fn serve(agent: &Agent, mut s: TcpStream) -> std::io::Result<()> {
         } else {
             "400 Bad Request"
         };
-        return respond(&mut s, status, "text/plain", "bad request\n");
+        respond(&mut s, status, "text/plain", "bad request\n")?;
+        // Drain (boundedly) what the client is still sending, so that closing with unread input
+        // does not reset the connection before the client has read the answer.
+        s.shutdown(std::net::Shutdown::Write)?;
+        let mut drained = 0;
+        while drained < 16 * MAX_REQUEST {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
+        return Ok(());
     }
     let head = String::from_utf8_lossy(&buf[..len]);
     let mut parts = head.lines().next().unwrap_or("").split(' ');

@@ -35,13 +35,15 @@ fn threads(agent: &Agent, env: &mut JNIEnv<'_>, id: LoaderId) -> Vec<Suspect> {
     let jvmti = agent.jvmti;
     let target = Tag::Loader(id).encode();
     let mut out = Vec::new();
-    let mut count = 0;
-    let mut threads: *mut jobject = std::ptr::null_mut();
-    // SAFETY: writable out-pointers; live phase on a JNI-attached thread.
-    if unsafe { jvmti.get_all_threads(&mut count, &mut threads) } != ERROR_NONE {
-        return out;
-    }
+    // Inside a local frame: the thread references GetAllThreads returns must be gone before the
+    // heap walk, or they would be the roots it reports.
     let _ = env.with_local_frame(32, |env| -> Result<(), jni::errors::Error> {
+        let mut count = 0;
+        let mut threads: *mut jobject = std::ptr::null_mut();
+        // SAFETY: writable out-pointers; live phase on a JNI-attached thread.
+        if unsafe { jvmti.get_all_threads(&mut count, &mut threads) } != ERROR_NONE {
+            return Ok(());
+        }
         for i in 0..count.max(0) as usize {
             // SAFETY: `threads` has `count` entries, each a live local reference.
             let t = unsafe { *threads.add(i) };
@@ -84,10 +86,10 @@ fn threads(agent: &Agent, env: &mut JNIEnv<'_>, id: LoaderId) -> Vec<Suspect> {
                 description: format!("thread \"{name}\" ({}) at {top}", reasons.join("; ")),
             });
         }
+        // SAFETY: allocated by GetAllThreads.
+        unsafe { jvmti.free(threads) };
         Ok(())
     });
-    // SAFETY: allocated by GetAllThreads.
-    unsafe { jvmti.free(threads) };
     out
 }
 

@@ -2,7 +2,7 @@
 //!
 //! A tag is a non-zero `jlong` the JVM keeps with an object (`SetTag`) and hands back in heap
 //! walks and in `ObjectFree` when the object is collected. tmrt tags three kinds of objects, and
-//! the top bits say which: a classloader (its [`LoaderId`](super::LoaderId) in the low bits), a
+//! the top bits say which: a classloader (its [`LoaderId`] in the low bits), a
 //! `java.lang.Class` mirror (the defining loader's id and a per-loader sequence number, so that a
 //! freed mirror is counted as one class unloaded by that loader, and every mirror's tag is
 //! unique), and objects tagged only for the duration of one heap walk. Tags are always positive.
