@@ -7,3 +7,5 @@
 
 pub mod config;
 pub mod emulator;
+pub mod memory;
+pub mod telemetry;
