@@ -6,3 +6,4 @@
 //! print and never touch a JVM; the `jni-bridge` crate renders them, and hands them to Java.
 
 pub mod config;
+pub mod managed;
