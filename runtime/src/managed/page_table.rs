@@ -198,13 +198,14 @@ impl PageTable {
         Ok(marked as u32)
     }
 
-    /// Releases all pages of `owner`; returns how many.
-    pub(crate) fn release_owner(&mut self, owner: OwnerId) -> u32 {
+    /// Releases all pages of `owner`, calling `out(index, generation)` for each; returns how many.
+    pub(crate) fn release_owner(&mut self, owner: OwnerId, mut out: impl FnMut(u32, u32)) -> u32 {
         let Some(usage) = self.owners.get(&owner) else { return 0 };
         let count = usage.pages;
         let mut i = usage.head;
         while i != NIL {
             let next = self.entries[i as usize].next;
+            out(i, self.entries[i as usize].generation);
             self.free_entry(i);
             i = next;
         }
@@ -350,7 +351,7 @@ mod tests {
         // Release the middle page of owner 1's list, then the rest through the owner.
         assert_eq!(t.release(a[1].0, a[1].1), Ok(OwnerId(1)));
         assert_eq!(t.release(a[1].0, a[1].1), Err(PageFault::NotHeld));
-        assert_eq!(t.release_owner(OwnerId(1)), 2);
+        assert_eq!(t.release_owner(OwnerId(1), |_, _| {}), 2);
         assert_eq!(t.usage(OwnerId(1)), OwnerUsage::default());
         assert_eq!(t.holder(b[0].0, b[0].1), Ok(OwnerId(2)));
         assert_eq!(t.release(99, 1), Err(PageFault::Foreign));

@@ -223,9 +223,21 @@ impl SlotPool {
 
     /// Releases every page `owner` holds (Flink's `releaseAll`); returns how many.
     pub fn release_all(&self, owner: OwnerId) -> Result<u32, ManagedMemoryError> {
+        self.release_all_with(owner, |_| {})
+    }
+
+    /// Like [`SlotPool::release_all`], handing each released page to `out` (under the lock).
+    pub fn release_all_with(&self, owner: OwnerId, mut out: impl FnMut(Page)) -> Result<u32, ManagedMemoryError> {
         let mut st = self.state.lock();
         self.check_open(&st)?;
-        let n = st.table.release_owner(owner);
+        let pool = self.id;
+        let n = st.table.release_owner(owner, |index, generation| {
+            out(Page {
+                pool,
+                index,
+                generation,
+            })
+        });
         if n > 0 {
             self.after_release(&mut st);
         }
