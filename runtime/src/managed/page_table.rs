@@ -6,6 +6,11 @@
 //! list, so that releasing one page and releasing everything an owner holds need no search. Each
 //! allocation bumps the page's generation, and a page handle carries the generation it was handed
 //! out with: a stale handle (double release, use after release) never matches again.
+//!
+//! An owner's entry stays in the owner map when it becomes empty (so that an owner allocating and
+//! releasing one page over and over does not insert and remove it every time); empty entries are
+//! swept out whenever the map has doubled since the last sweep, which keeps it bounded by twice
+//! the owners that hold something (plus a constant).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -71,7 +76,11 @@ pub(crate) struct PageTable {
     dirty_free: u32,
     reserved_bytes: u64,
     owners: HashMap<OwnerId, OwnerUsage, BuildHasherDefault<OwnerHasher>>,
+    /// Sweep empty owners out when the map reaches this size.
+    sweep_at: usize,
 }
+
+const MIN_SWEEP_AT: usize = 64;
 
 impl PageTable {
     pub(crate) fn new(pages: u32) -> PageTable {
@@ -94,6 +103,7 @@ impl PageTable {
             dirty_free: 0,
             reserved_bytes: 0,
             owners: HashMap::default(),
+            sweep_at: MIN_SWEEP_AT,
         }
     }
 
@@ -119,6 +129,7 @@ impl PageTable {
         if n == 0 {
             return;
         }
+        self.make_room_for(owner);
         let usage = self.owners.entry(owner).or_insert(OwnerUsage {
             head: NIL,
             ..Default::default()
@@ -213,7 +224,6 @@ impl PageTable {
         let usage = self.owners.get_mut(&owner).expect("owner present");
         usage.pages = 0;
         usage.head = NIL;
-        self.forget_if_empty(owner);
         count
     }
 
@@ -221,6 +231,7 @@ impl PageTable {
         if bytes == 0 {
             return;
         }
+        self.make_room_for(owner);
         self.owners
             .entry(owner)
             .or_insert(OwnerUsage {
@@ -242,7 +253,6 @@ impl PageTable {
         }
         self.owners.get_mut(&owner).expect("owner present").reserved_bytes -= bytes;
         self.reserved_bytes -= bytes;
-        self.forget_if_empty(owner);
         Ok(())
     }
 
@@ -255,12 +265,20 @@ impl PageTable {
     }
 
     pub(crate) fn usage(&self, owner: OwnerId) -> OwnerUsage {
-        self.owners.get(&owner).copied().unwrap_or_default()
+        match self.owners.get(&owner) {
+            Some(u) if u.pages > 0 || u.reserved_bytes > 0 => *u,
+            _ => OwnerUsage::default(),
+        }
     }
 
     /// Every owner that holds something, in owner order.
     pub(crate) fn owners(&self) -> Vec<(OwnerId, OwnerUsage)> {
-        let mut v: Vec<_> = self.owners.iter().map(|(o, u)| (*o, *u)).collect();
+        let mut v: Vec<_> = self
+            .owners
+            .iter()
+            .filter(|(_, u)| u.pages > 0 || u.reserved_bytes > 0)
+            .map(|(o, u)| (*o, *u))
+            .collect();
         v.sort_by_key(|(o, _)| *o);
         v
     }
@@ -297,7 +315,6 @@ impl PageTable {
         self.free_pages += 1;
         let usage = self.owners.get_mut(&owner).expect("holder has usage");
         usage.pages -= 1;
-        self.forget_if_empty(owner);
     }
 
     /// Unlinks `index` from its owner's list and pushes it on the free list (counts untouched,
@@ -322,12 +339,18 @@ impl PageTable {
         self.free_head = index;
     }
 
-    fn forget_if_empty(&mut self, owner: OwnerId) {
-        if let Some(u) = self.owners.get(&owner) {
-            if u.pages == 0 && u.reserved_bytes == 0 {
-                self.owners.remove(&owner);
-            }
+    /// Before adding `owner`: sweeps empty owners out when the map has grown to `sweep_at`.
+    fn make_room_for(&mut self, owner: OwnerId) {
+        if self.owners.len() >= self.sweep_at && !self.owners.contains_key(&owner) {
+            self.owners.retain(|_, u| u.pages > 0 || u.reserved_bytes > 0);
+            self.sweep_at = (self.owners.len() * 2).max(MIN_SWEEP_AT);
         }
+    }
+
+    /// How many entries the owner map has (held or swept later), for tests.
+    #[cfg(test)]
+    fn owner_entries(&self) -> usize {
+        self.owners.len()
     }
 }
 
@@ -400,6 +423,21 @@ mod tests {
         t.unreserve(OwnerId(5), 40).unwrap();
         assert_eq!(t.reserved_bytes(), 60);
         assert_eq!(t.unreserve_all(OwnerId(5)), 60);
+        assert!(t.owners().is_empty());
+    }
+
+    #[test]
+    fn empty_owners_are_swept_so_the_map_stays_bounded() {
+        let mut t = PageTable::new(4);
+        let keep = alloc(&mut t, 0, 1);
+        for owner in 1..10_000 {
+            let p = alloc(&mut t, owner, 1)[0];
+            t.release(p.0, p.1).unwrap();
+            assert!(t.owner_entries() <= MIN_SWEEP_AT + 1);
+        }
+        assert_eq!(t.owners(), vec![(OwnerId(0), t.usage(OwnerId(0)))]);
+        assert_eq!(t.usage(OwnerId(0)).pages, 1);
+        t.release(keep[0].0, keep[0].1).unwrap();
         assert!(t.owners().is_empty());
     }
 

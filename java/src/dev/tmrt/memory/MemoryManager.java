@@ -342,7 +342,7 @@ public final class MemoryManager {
                 for (int i = 0; i < live.length; i++) {
                     Segment s = live[i];
                     if (s != null) {
-                        s.freed = true;
+                        s.markFreed();
                         live[i] = null;
                     }
                 }
@@ -414,7 +414,7 @@ public final class MemoryManager {
     }
 
     private void free(Segment s) {
-        s.freed = true;
+        s.markFreed();
         int index = s.pageIndex();
         if (live[index] == s) {
             live[index] = null;

@@ -1,5 +1,7 @@
 package dev.tmrt.memory;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -15,6 +17,16 @@ import java.nio.ByteOrder;
  * zeros. It can never crash the JVM: the mapping is never unmapped.
  */
 public final class Segment {
+    private static final VarHandle FREED;
+
+    static {
+        try {
+            FREED = MethodHandles.lookup().findVarHandle(Segment.class, "freed", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final MemoryManager manager;
     private final Object owner;
     final long bits;
@@ -29,6 +41,14 @@ public final class Segment {
         this.bits = bits;
         this.address = address;
         this.size = size;
+    }
+
+    /**
+     * Marks the segment freed. Called under the memory manager's lock, whose release orders it;
+     * a release store is enough (no full fence on the hot path), readers use a volatile read.
+     */
+    void markFreed() {
+        FREED.setRelease(this, true);
     }
 
     MemoryManager manager() {
