@@ -12,6 +12,12 @@ pub const SEGMENT_SIZE_KEY: &str = "taskmanager.memory.segment-size";
 /// A managed-memory operation that was refused. Nothing was changed when this is returned.
 #[derive(Debug)]
 pub enum ManagedMemoryError {
+    /// An option's value could not be parsed.
+    InvalidOption {
+        key: &'static str,
+        value: String,
+        reason: String,
+    },
     /// The page size is not a power of two of at least 4 KiB (and at most 1 GiB).
     InvalidPageSize { bytes: u64 },
     /// A slot's budget would have more pages than Flink allows (`Integer.MAX_VALUE`).
@@ -75,6 +81,7 @@ impl ManagedMemoryError {
             OutOfPages { .. } => "dev/tmrt/memory/MemoryAllocationException",
             OutOfBudget { .. } => "dev/tmrt/memory/MemoryReservationException",
             InvalidPageSize { .. }
+            | InvalidOption { .. }
             | TooManyPages { .. }
             | MorePagesThanSlot { .. }
             | ForeignPage { .. }
@@ -93,6 +100,9 @@ impl fmt::Display for ManagedMemoryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use ManagedMemoryError::*;
         match self {
+            InvalidOption { key, value, reason } => {
+                write!(f, "Could not parse value '{value}' for key '{key}': {reason}")
+            }
             InvalidPageSize { bytes } => write!(
                 f,
                 "Invalid value {bytes} bytes for '{SEGMENT_SIZE_KEY}': the page size must be a power of two \

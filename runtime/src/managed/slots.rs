@@ -14,6 +14,10 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use super::{ManagedMemoryError, PageSize, SlotPool, UsageReport};
+use crate::config::Configuration;
+
+/// Flink's option for the number of slots of a TaskExecutor (default 1).
+pub const NUM_TASK_SLOTS_KEY: &str = "taskmanager.numberOfTaskSlots";
 
 /// The managed memory of one TaskExecutor, by slot.
 #[derive(Debug)]
@@ -31,6 +35,35 @@ impl ManagedMemorySlots {
         }
         let each = managed / num_slots as u64;
         Self::fine_grained(managed, &vec![each; num_slots], page_size)
+    }
+
+    /// `taskmanager.numberOfTaskSlots` equal slots over `managed` bytes (the TaskExecutor's
+    /// managed memory, as derived by the memory model), with pages of
+    /// `taskmanager.memory.segment-size`. Errors name the option and value.
+    pub fn from_config(config: &Configuration, managed: u64) -> Result<Self, ManagedMemoryError> {
+        let page_size = PageSize::from_config(config)?;
+        let slots = match config.get(NUM_TASK_SLOTS_KEY) {
+            None => 1,
+            Some(v) => {
+                let n: i32 =
+                    v.trim()
+                        .parse()
+                        .map_err(|e: std::num::ParseIntError| ManagedMemoryError::InvalidOption {
+                            key: NUM_TASK_SLOTS_KEY,
+                            value: v.to_string(),
+                            reason: e.to_string(),
+                        })?;
+                usize::try_from(n)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| ManagedMemoryError::InvalidOption {
+                        key: NUM_TASK_SLOTS_KEY,
+                        value: v.to_string(),
+                        reason: "the number of slots must be at least 1".to_string(),
+                    })?
+            }
+        };
+        Self::equal(managed, slots, page_size)
     }
 
     /// One slot per entry of `sizes` (bytes), which may add up to at most `managed`.

@@ -403,3 +403,28 @@ fn slots_are_freed_and_reallocated_while_others_work() {
     assert_eq!(leaks.len(), 1);
     assert_eq!(leaks[0].slot, "slot 0");
 }
+
+#[test]
+fn slots_from_configuration() {
+    use crate::config::Configuration;
+    let conf = Configuration::from_pairs([
+        ("taskmanager.numberOfTaskSlots", "4"),
+        ("taskmanager.memory.segment-size", "64 kb"),
+    ]);
+    let s = ManagedMemorySlots::from_config(&conf, 64 << 20).unwrap();
+    assert_eq!(s.num_slots(), 4);
+    assert_eq!(s.page_size().bytes(), 64 << 10);
+    assert_eq!(s.slot(3).unwrap().unwrap().total_pages(), 256);
+    let one = ManagedMemorySlots::from_config(&Configuration::new(), 1 << 20).unwrap();
+    assert_eq!((one.num_slots(), one.page_size()), (1, PageSize::DEFAULT));
+    for bad in ["0", "-2", "two"] {
+        let conf = Configuration::from_pairs([("taskmanager.numberOfTaskSlots", bad)]);
+        let e = ManagedMemorySlots::from_config(&conf, 1 << 20).unwrap_err();
+        assert!(
+            e.to_string().starts_with(&format!(
+                "Could not parse value '{bad}' for key 'taskmanager.numberOfTaskSlots'"
+            )),
+            "{e}"
+        );
+    }
+}
