@@ -217,7 +217,7 @@ impl PageTable {
         while i != NIL {
             let next = self.entries[i as usize].next;
             out(i, self.entries[i as usize].generation);
-            self.free_entry(i);
+            self.push_free(i); // the whole list goes: no unlinking
             i = next;
         }
         self.free_pages += count;
@@ -310,25 +310,24 @@ impl PageTable {
     }
 
     fn release_unchecked(&mut self, index: u32) {
-        let owner = self.entries[index as usize].owner;
-        self.free_entry(index);
-        self.free_pages += 1;
-        let usage = self.owners.get_mut(&owner).expect("holder has usage");
-        usage.pages -= 1;
-    }
-
-    /// Unlinks `index` from its owner's list and pushes it on the free list (counts untouched,
-    /// except the owner's list head and the dirty count).
-    fn free_entry(&mut self, index: u32) {
         let Entry { owner, prev, next, .. } = self.entries[index as usize];
+        let usage = self.owners.get_mut(&owner).expect("holder has usage");
         if prev != NIL {
             self.entries[prev as usize].next = next;
-        } else if let Some(u) = self.owners.get_mut(&owner) {
-            u.head = next;
+        } else {
+            usage.head = next;
         }
         if next != NIL {
             self.entries[next as usize].prev = prev;
         }
+        usage.pages -= 1;
+        self.push_free(index);
+        self.free_pages += 1;
+    }
+
+    /// Marks `index` free and pushes it on the free list (the caller fixes owner lists and the
+    /// free count).
+    fn push_free(&mut self, index: u32) {
         let e = &mut self.entries[index as usize];
         e.allocated = false;
         e.prev = NIL;
@@ -337,6 +336,67 @@ impl PageTable {
             self.dirty_free += 1;
         }
         self.free_head = index;
+    }
+
+    /// Checks every invariant of the table in O(pages): the free list holds exactly the free
+    /// pages, once each; each owner's list holds exactly its pages, linked both ways; the counts
+    /// match. Returns the first violation.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let n = self.entries.len();
+        let mut seen = vec![false; n];
+        let mut free = 0u32;
+        let mut dirty = 0u32;
+        let mut i = self.free_head;
+        while i != NIL {
+            let e = self
+                .entries
+                .get(i as usize)
+                .ok_or(format!("free list points outside: {i}"))?;
+            if e.allocated || std::mem::replace(&mut seen[i as usize], true) {
+                return Err(format!("page {i} on the free list twice or while allocated"));
+            }
+            free += 1;
+            dirty += u32::from(e.dirty);
+            i = e.next;
+        }
+        if free != self.free_pages || dirty != self.dirty_free {
+            return Err(format!(
+                "free list has {free} pages ({dirty} warm), counts say {} ({})",
+                self.free_pages, self.dirty_free
+            ));
+        }
+        let mut held = 0u32;
+        for (owner, u) in &self.owners {
+            let (mut count, mut prev, mut i) = (0u32, NIL, u.head);
+            while i != NIL {
+                let e = self
+                    .entries
+                    .get(i as usize)
+                    .ok_or(format!("{owner}'s list points outside: {i}"))?;
+                if !e.allocated || e.owner != *owner || e.prev != prev || std::mem::replace(&mut seen[i as usize], true)
+                {
+                    return Err(format!("page {i} is wrongly on {owner}'s list"));
+                }
+                count += 1;
+                prev = i;
+                i = e.next;
+            }
+            if count != u.pages {
+                return Err(format!("{owner} lists {count} pages but counts {}", u.pages));
+            }
+            held += count;
+        }
+        if held + free != n as u32 || seen.iter().any(|s| !s) {
+            return Err(format!("pages lost: {held} held + {free} free of {n}"));
+        }
+        let reserved: u64 = self.owners.values().map(|u| u.reserved_bytes).sum();
+        if reserved != self.reserved_bytes {
+            return Err(format!(
+                "owners reserve {reserved} bytes, total says {}",
+                self.reserved_bytes
+            ));
+        }
+        Ok(())
     }
 
     /// Before adding `owner`: sweeps empty owners out when the map has grown to `sweep_at`.
@@ -361,6 +421,7 @@ mod tests {
     fn alloc(t: &mut PageTable, owner: u64, n: u32) -> Vec<(u32, u32)> {
         let mut v = Vec::new();
         t.allocate(OwnerId(owner), n, |i, g| v.push((i, g)));
+        t.check().unwrap();
         v
     }
 
@@ -400,6 +461,21 @@ mod tests {
         assert_eq!(t.release_batch(a.iter().copied()), Ok(3));
         assert_eq!(t.free_pages(), 4);
         assert!(t.owners().is_empty());
+    }
+
+    #[test]
+    fn check_finds_corruption() {
+        let mut t = PageTable::new(4);
+        let a = alloc(&mut t, 1, 2);
+        let mut held_but_marked_free = PageTable::new(4);
+        alloc(&mut held_but_marked_free, 1, 2);
+        held_but_marked_free.entries[a[0].0 as usize].allocated = false;
+        assert!(held_but_marked_free.check().unwrap_err().contains("wrongly on owner 1's list"));
+        t.free_pages += 1;
+        assert!(t.check().unwrap_err().contains("free list has 2 pages"));
+        t.free_pages -= 1;
+        t.owners.get_mut(&OwnerId(1)).unwrap().pages = 3;
+        assert!(t.check().unwrap_err().contains("lists 2 pages but counts 3"));
     }
 
     #[test]

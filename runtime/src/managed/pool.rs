@@ -347,6 +347,13 @@ impl SlotPool {
         Ok(())
     }
 
+    /// Checks the pool's bookkeeping invariants (every page either free exactly once or held by
+    /// exactly one owner, counts consistent), in O(pages) under the lock. For tests and
+    /// debugging; the error names the first violation.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.state.lock().table.check()
+    }
+
     /// How many free pages may still hold physical memory (the policy keeps it bounded).
     pub fn retained_free_pages(&self) -> u32 {
         self.state.lock().table.dirty_free_pages()

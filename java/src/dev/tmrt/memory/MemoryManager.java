@@ -24,9 +24,11 @@ import java.util.Map;
  * map in batches (one native call) whenever the map has doubled, so the map stays bounded
  * without a native call per release.
  *
- * <p><b>Threads.</b> All operations are thread-safe. Mutating operations take one monitor of
- * this memory manager and cross JNI once, whatever the number of pages: a batch of page handles
- * travels as one {@code long[]}.
+ * <p><b>Threads.</b> All operations are thread-safe and cross JNI once, whatever the number of
+ * pages: a batch of page handles travels as one {@code long[]}. Operations that name an owner
+ * take this memory manager's monitor (for the owner map); releasing segments takes no Java
+ * lock at all: the native pool is the arbiter, and the page's generation in each segment makes
+ * exactly one of two racing releases succeed.
  *
  * <p><b>Differences from Flink.</b> Misuse is an error where Flink ignores it: releasing a
  * segment twice throws {@link IllegalStateException}, releasing another memory manager's segment
@@ -56,7 +58,11 @@ public final class MemoryManager {
     private final int pageSize;
     private final long base;
     private final Object lock = new Object();
-    /** The live segment of each page (guarded by {@code lock}). */
+    /**
+     * The segment each page was last handed out as (written under {@code lock} when allocating).
+     * A single or batch release leaves the entry (it may be stale: the segment's bits tell),
+     * so that it needs no lock; {@code releaseAll} and {@code shutdown} mark what they find.
+     */
     private final Segment[] live;
     /** Owner objects by identity, to their native numbers (guarded by {@code lock}). */
     private final IdentityHashMap<Object, Long> ownerIds = new IdentityHashMap<>();
@@ -145,16 +151,16 @@ public final class MemoryManager {
             return;
         }
         checkOwnSegment(segment);
+        checkNotShutdown();
+        checkNotFreed(segment);
         try {
-            synchronized (lock) {
-                checkNotShutdown();
-                checkNotFreed(segment);
-                nativeReleaseOne(handle, segment.bits);
-                free(segment);
-            }
+            // No Java lock: the native pool is the arbiter. Of two racing releases of one
+            // segment, the page's generation lets exactly one through.
+            nativeReleaseOne(handle, segment.bits);
         } finally {
             Reference.reachabilityFence(this);
         }
+        segment.markFreed();
     }
 
     /**
@@ -184,19 +190,19 @@ public final class MemoryManager {
         for (int i = 0; i < n; i++) {
             bits[i] = batch[i].bits;
         }
+        checkNotShutdown();
+        for (int i = 0; i < n; i++) {
+            checkNotFreed(batch[i]);
+        }
         try {
-            synchronized (lock) {
-                checkNotShutdown();
-                for (int i = 0; i < n; i++) {
-                    checkNotFreed(batch[i]);
-                }
-                nativeRelease(handle, bits, n);
-                for (int i = 0; i < n; i++) {
-                    free(batch[i]);
-                }
-            }
+            // No Java lock, as in release(Segment): the native pool checks the whole batch
+            // (double releases, duplicates) and releases all of it or nothing.
+            nativeRelease(handle, bits, n);
         } finally {
             Reference.reachabilityFence(this);
+        }
+        for (int i = 0; i < n; i++) {
+            batch[i].markFreed();
         }
         try {
             segments.clear();
@@ -413,12 +419,10 @@ public final class MemoryManager {
         return s;
     }
 
+    /** Marks a segment of {@code releaseAll} freed; call under lock. */
     private void free(Segment s) {
         s.markFreed();
-        int index = s.pageIndex();
-        if (live[index] == s) {
-            live[index] = null;
-        }
+        live[s.pageIndex()] = null;
     }
 
     /** The native number of {@code owner}, made on first use; call under lock. */
