@@ -74,5 +74,6 @@ fn threads_never_share_or_lose_a_page_from_java() {
 fn stale_buffers_never_crash_the_jvm() {
     // -Xcheck:jni makes the JVM verify every JNI call of the library as well.
     let (stdout, _) = run("managed-stale", "StaleBuffer", &["-Xcheck:jni"]);
+    assert!(stdout.contains("all native pools freed\n"), "{stdout}");
     assert!(stdout.contains("stale sum "), "{stdout}");
 }

@@ -18,6 +18,8 @@ use runtime::managed::{ManagedMemoryError, OwnerId, Page, PageSize, SlotPool, Us
 use crate::ffi::{jni_entry, JavaError};
 
 static NEXT_MANAGER: AtomicU64 = AtomicU64::new(1);
+/// Native pools alive (created and not yet freed by a Cleaner), for tests.
+static LIVE_POOLS: AtomicU64 = AtomicU64::new(0);
 
 fn error(e: ManagedMemoryError) -> JavaError {
     JavaError::new(e.java_class(), e.to_string())
@@ -63,6 +65,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeCreate<'local>(
         let page_size = PageSize::new(u64::try_from(page_size).unwrap_or(0)).map_err(error)?;
         let name = format!("memory manager {}", NEXT_MANAGER.fetch_add(1, Ordering::Relaxed));
         let pool = SlotPool::new(name, size, page_size).map_err(error)?;
+        LIVE_POOLS.fetch_add(1, Ordering::Relaxed);
         Ok(Arc::into_raw(Arc::new(pool)) as jlong)
     })
 }
@@ -81,9 +84,19 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeFree<'local>(
             // `Arc::into_raw` in `nativeCreate`. Dropping the pool closes it (the mapping is
             // retired, never unmapped).
             drop(unsafe { Arc::from_raw(handle as *const SlotPool) });
+            LIVE_POOLS.fetch_sub(1, Ordering::Relaxed);
         }
         Ok(())
     })
+}
+
+/// `static native long nativeLivePools()`: native pools not yet freed (for tests).
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeLivePools<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+) -> jlong {
+    jni_entry(&mut env, 0, |_| Ok(LIVE_POOLS.load(Ordering::Relaxed) as jlong))
 }
 
 /// `static native long nativeBase(long handle)`.

@@ -470,7 +470,10 @@ mod tests {
         let mut held_but_marked_free = PageTable::new(4);
         alloc(&mut held_but_marked_free, 1, 2);
         held_but_marked_free.entries[a[0].0 as usize].allocated = false;
-        assert!(held_but_marked_free.check().unwrap_err().contains("wrongly on owner 1's list"));
+        assert!(held_but_marked_free
+            .check()
+            .unwrap_err()
+            .contains("wrongly on owner 1's list"));
         t.free_pages += 1;
         assert!(t.check().unwrap_err().contains("free list has 2 pages"));
         t.free_pages -= 1;

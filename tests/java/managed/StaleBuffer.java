@@ -31,10 +31,19 @@ public class StaleBuffer {
             }
             // Drop the memory manager (odd rounds without shutdown: the Cleaner frees it).
         }
-        for (int i = 0; i < 5; i++) {
+        // Wait until the Cleaner has freed every native pool (odd rounds were never shut down).
+        java.lang.reflect.Method live = MemoryManager.class.getDeclaredMethod("nativeLivePools");
+        live.setAccessible(true);
+        long alive = -1;
+        for (int i = 0; i < 100 && alive != 0; i++) {
             System.gc();
             Thread.sleep(100);
+            alive = (Long) live.invoke(null);
         }
+        if (alive != 0) {
+            throw new AssertionError(alive + " native pools still alive after GC");
+        }
+        System.out.println("all native pools freed");
         long sum = 0;
         for (ByteBuffer b : stale) {
             sum += b.getLong(0);

@@ -527,4 +527,7 @@ public final class MemoryManager {
     private static native ByteBuffer nativeBuffer(long handle, long bits);
 
     private static native void nativeFree(long handle);
+
+    /** Native pools not yet freed by their Cleaner (tests call it reflectively). */
+    private static native long nativeLivePools();
 }
