@@ -428,3 +428,17 @@ fn slots_from_configuration() {
         );
     }
 }
+
+#[test]
+fn a_budget_beyond_the_address_space_is_a_mapping_error() {
+    // 2^50 bytes (1 PiB) of 1 GiB pages: few pages, but more than x86-64's 128 TiB of user space.
+    let e = SlotPool::new("slot 9", 1 << 50, PageSize::new(1 << 30).unwrap()).unwrap_err();
+    assert!(matches!(e, ManagedMemoryError::Mapping { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .starts_with("slot 9: could not map 1125899906842624 bytes of managed memory: "),
+        "{e}"
+    );
+    assert_eq!(e.java_class(), "java/lang/OutOfMemoryError");
+    assert!(std::error::Error::source(&e).is_some());
+}
