@@ -70,7 +70,8 @@ public class Ops {
 
         MemoryAllocationException over = expect(MemoryAllocationException.class,
                 "Could not allocate 4 pages. Only 3 pages are remaining", () -> mm.allocatePages(new Object(), 4));
-        check(over.getMessage().contains("owner") && over.getMessage().contains("memory manager"), over.getMessage());
+        check(over.getMessage().contains("memory manager") && over.getMessage().contains(" is java.lang.Object@"),
+                over.getMessage());
         check(mm.availableMemory() == 3L * ps, "failed allocation changed nothing");
         expect(IllegalArgumentException.class, "Cannot allocate more segments 9 than the max number 8",
                 () -> mm.allocatePages(o1, 9));
@@ -151,6 +152,9 @@ public class Ops {
         expect(MemoryReservationException.class, "Could not allocate 32768 bytes, only 32767 bytes are remaining",
                 () -> mm.reserveMemory(o1, ps));
         expect(IllegalStateException.class, "has only 32769 bytes reserved", () -> mm.releaseMemory(o1, ps + 2));
+        expect(IllegalStateException.class, "is owner-one]", () -> mm.releaseMemory(o1, ps + 2));
+        expect(IllegalStateException.class, "has no memory reserved", () -> mm.releaseMemory(new Object(), 1));
+        expect(MemoryReservationException.class, "is owner-one]", () -> mm.reserveMemory(o1, ps));
         check(!mm.verifyEmpty() && mm.usageReport().contains("owner-one: 0 pages, 32769 reserved bytes"),
                 mm.usageReport());
         mm.releaseMemory(o1, 1);

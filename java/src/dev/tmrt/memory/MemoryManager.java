@@ -135,6 +135,8 @@ public final class MemoryManager {
             for (Segment s : made) {
                 target.add(s);
             }
+        } catch (MemoryAllocationException e) {
+            throw new MemoryAllocationException(e.getMessage() + " [" + nameOwner(owner) + "]");
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -252,6 +254,8 @@ public final class MemoryManager {
                 checkNotShutdown();
                 nativeReserve(handle, ownerId(owner), bytes);
             }
+        } catch (MemoryReservationException e) {
+            throw new MemoryReservationException(e.getMessage() + " [" + nameOwner(owner) + "]");
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -273,7 +277,18 @@ public final class MemoryManager {
             synchronized (lock) {
                 checkNotShutdown();
                 Long id = ownerIds.get(owner);
-                nativeReleaseMemory(handle, id == null ? 0 : id, bytes);
+                if (id == null) {
+                    if (bytes > 0) {
+                        throw new IllegalStateException(
+                                "owner " + owner + " releases " + bytes + " bytes but has no memory reserved");
+                    }
+                    return;
+                }
+                try {
+                    nativeReleaseMemory(handle, id, bytes);
+                } catch (IllegalStateException e) {
+                    throw new IllegalStateException(e.getMessage() + " [" + nameOwner(owner) + "]");
+                }
             }
         } finally {
             Reference.reachabilityFence(this);
@@ -410,6 +425,15 @@ public final class MemoryManager {
             }
         }
         return sb.toString();
+    }
+
+    /** "owner N is DESCRIPTION": the native id, as errors print it, and the owner object. */
+    private String nameOwner(Object owner) {
+        Long id;
+        synchronized (lock) {
+            id = ownerIds.get(owner);
+        }
+        return "owner " + (id == null ? "?" : id) + " is " + owner;
     }
 
     private Segment newSegment(Object owner, long bits) {
