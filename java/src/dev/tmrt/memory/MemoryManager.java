@@ -19,8 +19,9 @@ import java.util.Map;
  * from this package).
  *
  * <p><b>Owners.</b> The native pool knows owners by number. Each memory manager maps owner
- * objects to numbers by identity (an {@link IdentityHashMap}, as Flink keys owners by identity
- * semantics); numbers are never reused. Owners that hold nothing any more are dropped from the
+ * objects to numbers by identity (an {@link IdentityHashMap}; Flink's map uses
+ * {@code equals}, which is the same for its owners, operators and tasks that do not override
+ * it); numbers are never reused. Owners that hold nothing any more are dropped from the
  * map in batches (one native call) whenever the map has doubled, so the map stays bounded
  * without a native call per release.
  *
@@ -71,12 +72,12 @@ public final class MemoryManager {
     private volatile boolean shutdown;
 
     private MemoryManager(long handle, long memorySize, int pageSize) {
+        CLEANER.register(this, new Free(handle));
         this.handle = handle;
         this.memorySize = memorySize;
         this.pageSize = pageSize;
         this.base = nativeBase(handle);
         this.live = new Segment[(int) (memorySize / pageSize)];
-        CLEANER.register(this, new Free(handle));
     }
 
     /**
@@ -402,7 +403,7 @@ public final class MemoryManager {
         }
     }
 
-    /** Owner lines from native triples (owner id, pages, reserved bytes); call under lock. */
+    /** Owner lines from native triples (owner id, pages, reserved bytes). */
     private String describe(long[] triples) {
         if (triples.length == 0) {
             return "empty";
