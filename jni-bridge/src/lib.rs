@@ -13,6 +13,7 @@
 pub mod agent;
 pub mod cli;
 pub mod ffi;
+mod managed_jni;
 mod native_library;
 
 /// The version of this library, as reported to `dev.tmrt.NativeLibrary`.

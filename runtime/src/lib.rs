@@ -6,5 +6,6 @@
 //! print and never touch a JVM; the `jni-bridge` crate renders them, and hands them to Java.
 
 pub mod config;
+pub mod managed;
 pub mod memory;
 pub mod telemetry;
