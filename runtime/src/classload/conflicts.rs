@@ -210,14 +210,19 @@ pub fn analyse(
                     symptom,
                 }
             })
-            .collect()
+            .collect::<Vec<_>>()
+    };
+    // Worst first: two live copies, then version skew, then harmless shadowing.
+    let by_severity = |mut v: Vec<ConflictGroup>| {
+        v.sort_by_key(|g| g.symptom);
+        v
     };
     Ok(ClasspathReport {
         resolve_order: options.resolve_order,
         parent_first_patterns: options.parent_first_patterns.clone(),
         parent_jars: parent.jars().iter().map(|j| j.path().to_path_buf()).collect(),
         user_jars: user.jars().iter().map(|j| j.path().to_path_buf()).collect(),
-        conflicts: finish(groups, parent),
-        user_duplicates: finish(dups, user),
+        conflicts: by_severity(finish(groups, parent)),
+        user_duplicates: by_severity(finish(dups, user)),
     })
 }
