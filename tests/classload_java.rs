@@ -99,6 +99,10 @@ resource com/acme/
 resource com/acme
 resource dir with space/file name.txt
 resource mr.txt
+resource q/what?.txt
+resource q/hash#x.txt
+resource q/ünïcode.txt
+resource q/semi;colon=equals.txt
 resource nothing.txt
 resources app.conf
 resources org/apache/flink/flink.conf
@@ -143,6 +147,10 @@ fn fixture(test: &str) -> Fixture {
             ("user-only.txt", "u"),
             ("org/apache/flink/flink.conf", "user1"),
             ("dir with space/file name.txt", "spaced"),
+            ("q/what?.txt", "q"),
+            ("q/hash#x.txt", "h"),
+            ("q/ünïcode.txt", "u"),
+            ("q/semi;colon=equals.txt", "s"),
         ],
         Some(
             "Implementation-Title: acme-user\nImplementation-Version: 1.2.3\nImplementation-Vendor: Acme\n\
@@ -280,6 +288,11 @@ fn child_first_follows_flinks_semantics() {
         res_url("user1", "dir%20with%20space/file%20name.txt")
     );
     assert_eq!(get("resource nothing.txt"), "null");
+    assert_eq!(get("resource q/hash#x.txt"), res_url("user1", "q/hash%23x.txt"));
+    assert_eq!(
+        get("resource q/ünïcode.txt"),
+        res_url("user1", "q/%c3%bcn%c3%afcode.txt")
+    );
     assert_eq!(
         get("resources app.conf"),
         format!(

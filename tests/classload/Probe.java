@@ -109,7 +109,13 @@ public class Probe {
                         + " vendor=" + p.getImplementationVendor() + " spec=" + p.getSpecificationTitle() + "/" + p.getSpecificationVersion()
                         + " sealed=" + p.isSealed();
             } else if (q.startsWith("resource ")) {
-                return rel(loader.getResource(arg));
+                URL u = loader.getResource(arg);
+                if (u == null) {
+                    return "null";
+                }
+                // A URL built by the loader equals the one parsed from its text (handler equality).
+                URL parsed = new URL(u.toString());
+                return rel(u) + (u.equals(parsed) && u.hashCode() == parsed.hashCode() ? "" : " (not equal to its parsed form)");
             } else if (q.startsWith("resources ")) {
                 return rel(Collections.list(loader.getResources(arg)));
             } else if (q.startsWith("stream ")) {

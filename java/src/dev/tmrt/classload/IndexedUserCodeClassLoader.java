@@ -38,6 +38,7 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
     private final long handle;
     private final URL[] jarUrls;
     private final URL[] baseUrls;
+    private final String[] baseFiles;
     private final CodeSource[] codeSources;
     private final boolean[] multiRelease;
     private final AtomicReferenceArray<Object> manifests;
@@ -52,6 +53,7 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
         if (paths == null) {
             this.handle = 0;
             this.baseUrls = null;
+            this.baseFiles = null;
             this.codeSources = null;
             this.multiRelease = null;
             this.manifests = null;
@@ -60,6 +62,7 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
         this.handle = NativeJarIndex.open(paths, Runtime.version().feature(), alwaysParentFirstPatterns);
         int n = jarUrls.length;
         this.baseUrls = new URL[n];
+        this.baseFiles = new String[n];
         this.codeSources = new CodeSource[n];
         this.multiRelease = new boolean[n];
         this.manifests = new AtomicReferenceArray<>(n);
@@ -67,6 +70,7 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
             for (int i = 0; i < n; i++) {
                 // URLClassPath.JarLoader: new URL("jar", "", -1, url + "!/").
                 baseUrls[i] = new URL("jar", "", -1, jarUrls[i] + "!/");
+                baseFiles[i] = baseUrls[i].getFile();
                 codeSources[i] = new CodeSource(jarUrls[i], (Certificate[]) null);
                 multiRelease[i] = NativeJarIndex.isMultiRelease(handle, i);
             }
@@ -257,12 +261,44 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
     /** {@code URLClassPath.JarLoader.checkResource}: base URL + encoded name (real entry name in multi-release jars). */
     private URL resourceUrl(String name, long location) {
         int jar = NativeJarIndex.jarOf(location);
-        String entry = multiRelease[jar] ? NativeJarIndex.entryName(handle, location) : name;
+        String entry = encodePath(multiRelease[jar] ? NativeJarIndex.entryName(handle, location) : name);
         try {
-            return new URL(baseUrls[jar], encodePath(entry));
+            if (isPlainRelativePath(entry)) {
+                // What parsing `entry` against the base yields, without the parse: the base file
+                // ("file:/x.jar!/") followed by the path, no query, no fragment.
+                return new URL("jar", "", -1, baseFiles[jar] + entry);
+            }
+            return new URL(baseUrls[jar], entry);
         } catch (MalformedURLException e) {
             return null;
         }
+    }
+
+    /**
+     * Whether resolving {@code path} against a jar base URL just appends it: no leading '/', no
+     * query ('?'; '#' is already escaped) and no "." or ".." segment for the parser to fold.
+     */
+    static boolean isPlainRelativePath(String path) {
+        int n = path.length();
+        if (n == 0 || path.charAt(0) == '/') {
+            return false;
+        }
+        int segmentStart = 0;
+        for (int i = 0; i <= n; i++) {
+            char c = i < n ? path.charAt(i) : '/';
+            if (c == '?') {
+                return false;
+            }
+            if (c == '/') {
+                int len = i - segmentStart;
+                if ((len == 1 && path.charAt(segmentStart) == '.')
+                        || (len == 2 && path.charAt(segmentStart) == '.' && path.charAt(segmentStart + 1) == '.')) {
+                    return false;
+                }
+                segmentStart = i + 1;
+            }
+        }
+        return true;
     }
 
     /**
@@ -350,7 +386,8 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
         return sb.toString();
     }
 
-    private static final String ENCODED_ASCII = " <>#%\"{}|\\^[]`";
+    /** ASCII characters ParseUtil escapes besides controls and DEL (its L_ENCODED/H_ENCODED masks). */
+    private static final String ENCODED_ASCII = " \"#%;<=>?[\\]^`{|}";
 
     private static boolean mustEncode(char c) {
         return c < 0x20 || c == 0x7F || ENCODED_ASCII.indexOf(c) >= 0;
