@@ -11,6 +11,7 @@
 //! so no panic ever unwinds into the JVM.
 
 pub mod agent;
+pub mod classload_jni;
 pub mod cli;
 pub mod ffi;
 mod managed_jni;
