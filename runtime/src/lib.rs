@@ -7,3 +7,4 @@
 
 pub mod config;
 pub mod memory;
+pub mod telemetry;
