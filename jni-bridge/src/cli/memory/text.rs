@@ -104,7 +104,8 @@ fn describe(source: &Source, size: MemorySize, conf: Option<&Configuration>) -> 
     }
 }
 
-fn adjustment(a: &Adjustment) -> String {
+/// One adjustment as a sentence.
+pub(super) fn adjustment(a: &Adjustment) -> String {
     match a {
         Adjustment::Clamped {
             component,
