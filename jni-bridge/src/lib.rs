@@ -10,6 +10,7 @@
 //! Every `extern "system"` function goes through [`ffi::jni_entry`] (or catches panics itself),
 //! so no panic ever unwinds into the JVM.
 
+pub mod agent;
 pub mod cli;
 pub mod ffi;
 mod managed_jni;

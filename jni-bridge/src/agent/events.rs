@@ -1,0 +1,246 @@
+//! Loading the agent and the JVMTI event callbacks.
+//!
+//! Every callback catches panics (nothing unwinds into the JVM) and does only what the JVMTI
+//! specification allows in its context: `ClassLoad` and `VMInit`/`VMDeath` may use JNI;
+//! `GarbageCollectionFinish` and `ObjectFree` call no JNI and no JVMTI function at all — the first
+//! bumps an atomic and unparks the agent thread, the second updates the model under its mutex,
+//! which is never held across a call into the JVM.
+
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use jni::sys::{jclass, jint, jlong, jobject, JavaVM, JNI_OK};
+use jni::JNIEnv;
+use parking_lot::Mutex;
+use runtime::telemetry::{AgentOptions, JvmFigures, LogLevel, Tag, Telemetry};
+
+use super::jvmti::*;
+use super::state::{self, Agent, Features};
+use super::{figures, java_api, loaders, metrics, thread};
+
+static VM: std::sync::atomic::AtomicPtr<JavaVM> = std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
+fn guard(f: impl FnOnce()) {
+    let _ = catch_unwind(AssertUnwindSafe(f));
+}
+
+/// Loads the agent. Returns the `Agent_OnLoad`/`Agent_OnAttach` status.
+///
+/// # Safety
+/// `vm` is the live `JavaVM*` the JVM passed to the entry point.
+pub unsafe fn load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> jint {
+    let options = match AgentOptions::parse(options) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    if state::agent().is_some() {
+        eprintln!("tmrt agent: already loaded in this JVM; ignoring the second load");
+        return 0;
+    }
+    // SAFETY: the caller's contract.
+    let Some(jvmti) = (unsafe { Jvmti::from_vm(vm) }) else {
+        eprintln!("tmrt agent: this JVM offers no JVMTI 1.2 environment");
+        return 2;
+    };
+    VM.store(vm, Ordering::Release);
+
+    let mut potential = Capabilities::default();
+    // SAFETY: writable out-pointer; OnLoad or live phase.
+    unsafe { jvmti.get_potential_capabilities(&mut potential) };
+    let mut wanted = Capabilities::default();
+    for bit in [
+        CAN_TAG_OBJECTS,
+        CAN_GENERATE_GARBAGE_COLLECTION_EVENTS,
+        CAN_GENERATE_OBJECT_FREE_EVENTS,
+        CAN_GET_LINE_NUMBERS,
+        CAN_GET_SOURCE_FILE_NAME,
+    ] {
+        if potential.has(bit) {
+            wanted.set(bit);
+        }
+    }
+    // SAFETY: a valid capabilities struct.
+    if unsafe { jvmti.add_capabilities(&wanted) } != ERROR_NONE || !wanted.has(CAN_TAG_OBJECTS) {
+        eprintln!("tmrt agent: the JVM does not grant can_tag_objects; the agent cannot identify classloaders");
+        return 3;
+    }
+    let features = Features {
+        object_free: wanted.has(CAN_GENERATE_OBJECT_FREE_EVENTS),
+        gc_events: wanted.has(CAN_GENERATE_GARBAGE_COLLECTION_EVENTS),
+        line_numbers: wanted.has(CAN_GET_LINE_NUMBERS),
+        source_file: wanted.has(CAN_GET_SOURCE_FILE_NAME),
+    };
+    let mut registration: RawMonitor = std::ptr::null_mut();
+    // SAFETY: a static NUL-terminated name; writable out-pointer.
+    if unsafe { jvmti.create_raw_monitor(c"tmrt-loader-registration".as_ptr(), &mut registration) } != ERROR_NONE {
+        eprintln!("tmrt agent: cannot create a JVMTI raw monitor");
+        return 4;
+    }
+    let agent = match state::install(Agent {
+        jvmti,
+        options,
+        features,
+        late,
+        model: Mutex::new(Telemetry::new()),
+        registration,
+        analysis: Mutex::new(()),
+        gc_epoch: AtomicU64::new(0),
+        dead: AtomicBool::new(false),
+        figures: Mutex::new(JvmFigures::default()),
+        metrics_text: Mutex::new(Arc::new(String::new())),
+        agent_thread: std::sync::OnceLock::new(),
+    }) {
+        Some(a) => a,
+        None => return 0,
+    };
+
+    let mut callbacks = EventCallbacks::empty();
+    callbacks.set(EVENT_VM_INIT, vm_init as *const c_void);
+    callbacks.set(EVENT_VM_DEATH, vm_death as *const c_void);
+    callbacks.set(EVENT_CLASS_LOAD, class_load as *const c_void);
+    callbacks.set(EVENT_GARBAGE_COLLECTION_FINISH, gc_finish as *const c_void);
+    callbacks.set(EVENT_OBJECT_FREE, object_free as *const c_void);
+    // SAFETY: a valid callbacks table of the declared size.
+    unsafe { jvmti.set_event_callbacks(&callbacks, std::mem::size_of::<EventCallbacks>() as jint) };
+    let mut events = vec![EVENT_VM_DEATH, EVENT_CLASS_LOAD];
+    if !late {
+        events.push(EVENT_VM_INIT);
+    }
+    if features.gc_events {
+        events.push(EVENT_GARBAGE_COLLECTION_FINISH);
+    }
+    if features.object_free {
+        events.push(EVENT_OBJECT_FREE);
+    }
+    for e in events {
+        // SAFETY: OnLoad or live phase; the capabilities for these events were added.
+        let rc = unsafe { jvmti.set_event_notification_mode(ENABLE, e) };
+        if rc != ERROR_NONE {
+            eprintln!("tmrt agent: cannot enable JVMTI event {e} (error {rc})");
+            return 5;
+        }
+    }
+
+    if late {
+        let mut off = Vec::new();
+        if !features.object_free {
+            off.push("class-unload and loader-collection events (counts from liveness checks only)");
+        }
+        if !features.gc_events {
+            off.push("leak checks after each collection (only on Telemetry.snapshot() and at exit)");
+        }
+        if !features.line_numbers {
+            off.push("line numbers in thread suspects");
+        }
+        agent.log(LogLevel::Info, || {
+            format!(
+                "attached late: classes loaded before attach are enumerated, not observed; per-loader unload counts start now; off: {}",
+                if off.is_empty() { "nothing else".to_string() } else { off.join(", ") }
+            )
+        });
+        let mut env_ptr: *mut c_void = std::ptr::null_mut();
+        // SAFETY: live JavaVM; the attaching thread is a Java thread.
+        let rc = unsafe { ((**vm).GetEnv.unwrap())(vm, &mut env_ptr, jni::sys::JNI_VERSION_1_8) };
+        if rc != JNI_OK {
+            eprintln!("tmrt agent: no JNI environment on the attach thread");
+            return 6;
+        }
+        // SAFETY: a valid JNIEnv for this thread.
+        if let Ok(mut env) = unsafe { JNIEnv::from_raw(env_ptr as *mut jni::sys::JNIEnv) } {
+            start(agent, &mut env, vm);
+            let seen = agent.model.lock().classes_loaded_total();
+            if let Ok((loaded, unloaded)) = figures::class_loading_counts(&mut env) {
+                agent.model.lock().add_unobserved(loaded.saturating_sub(seen), unloaded);
+            }
+        }
+    }
+    0
+}
+
+/// What happens once the JVM is live: count the classes already loaded, start the agent thread
+/// and the metrics endpoint.
+fn start(agent: &'static Agent, env: &mut JNIEnv<'_>, vm: *mut JavaVM) {
+    loaders::enumerate_loaded(agent, env);
+    thread::start(agent, vm);
+    if let Some(addr) = &agent.options.metrics {
+        if !addr.is_loopback() {
+            agent.log(LogLevel::Info, || {
+                format!("metrics endpoint on non-loopback host {} (given explicitly)", addr.host)
+            });
+        }
+        if let Err(e) = metrics::start(agent, addr) {
+            eprintln!(
+                "tmrt agent: metrics endpoint {} unavailable: {e}; running without it",
+                addr.socket_addr_string()
+            );
+        }
+    }
+}
+
+unsafe extern "system" fn vm_init(_jvmti: RawEnv, jni: *mut jni::sys::JNIEnv, _thread: jobject) {
+    guard(|| {
+        let Some(agent) = state::agent() else { return };
+        // SAFETY: the JNIEnv of the current thread, valid for the callback.
+        let Ok(mut env) = (unsafe { JNIEnv::from_raw(jni) }) else {
+            return;
+        };
+        start(agent, &mut env, VM.load(Ordering::Acquire));
+    })
+}
+
+unsafe extern "system" fn vm_death(_jvmti: RawEnv, jni: *mut jni::sys::JNIEnv) {
+    guard(|| {
+        let Some(agent) = state::agent() else { return };
+        // SAFETY: the JNIEnv of the current thread, valid for the callback.
+        if let Ok(mut env) = unsafe { JNIEnv::from_raw(jni) } {
+            if let Some(path) = agent.options.report.clone() {
+                match java_api::write_report(agent, &mut env, &path) {
+                    Ok(()) => agent.log(LogLevel::Info, || format!("report written to {}", path.display())),
+                    Err(e) => eprintln!("tmrt agent: cannot write the report to {}: {e}", path.display()),
+                }
+            }
+        }
+        agent.dead.store(true, Ordering::Release);
+        agent.wake();
+    })
+}
+
+unsafe extern "system" fn class_load(_jvmti: RawEnv, jni: *mut jni::sys::JNIEnv, _thread: jobject, klass: jclass) {
+    guard(|| {
+        let Some(agent) = state::agent() else { return };
+        if agent.is_dead() {
+            return;
+        }
+        // SAFETY: the JNIEnv of the current thread, valid for the callback.
+        let Ok(mut env) = (unsafe { JNIEnv::from_raw(jni) }) else {
+            return;
+        };
+        // SAFETY: `klass` is the live class reference of this ClassLoad event.
+        unsafe { loaders::on_class(agent, &mut env, klass) };
+    })
+}
+
+unsafe extern "system" fn gc_finish(_jvmti: RawEnv) {
+    guard(|| {
+        if let Some(agent) = state::agent() {
+            agent.gc_epoch.fetch_add(1, Ordering::AcqRel);
+            agent.wake();
+        }
+    })
+}
+
+unsafe extern "system" fn object_free(_jvmti: RawEnv, tag: jlong) {
+    guard(|| {
+        let Some(agent) = state::agent() else { return };
+        match Tag::decode(tag) {
+            Some(Tag::Loader(id)) => agent.model.lock().loader_collected(id),
+            Some(Tag::Class { loader, .. }) => agent.model.lock().class_unloaded(loader),
+            _ => {}
+        }
+    })
+}

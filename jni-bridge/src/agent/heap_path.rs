@@ -1,0 +1,446 @@
+//! A reference path from a GC root to a leaked loader, found with a JVMTI heap walk
+//! (`FollowReferences`), bounded in objects and time, and run only for leaked loaders.
+//!
+//! The walk tags every object it reaches for the first time (a walk tag, unless the object
+//! already carries one of tmrt's loader or class tags) and remembers the edge it came through;
+//! when it reaches the loader's tag it stops and the chain of edges back to a root is the path.
+//! Edges through `java.lang.ref.Reference.referent` are not followed: a weakly, softly or
+//! phantom-reachable loader is not what keeps it alive. Afterwards one `IterateThroughHeap` pass
+//! removes the walk tags. Field indices are turned into names with JVMTI's numbering (the fields
+//! of all implemented interfaces first, then each class's fields from `java.lang.Object` down).
+
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use jni::objects::{JClass, JObject};
+use jni::sys::{jclass, jfieldID, jint, jlong, jobject};
+use jni::JNIEnv;
+use runtime::telemetry::{LoaderId, Tag};
+
+use super::jvmti::*;
+use super::state::Agent;
+
+/// Most objects one walk may tag before giving up.
+pub const MAX_OBJECTS: usize = 1_000_000;
+/// Longest one walk may run before giving up.
+pub const MAX_TIME: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Copy)]
+struct Edge {
+    /// The referrer's tag; 0 for a GC root.
+    referrer: i64,
+    kind: jint,
+    index: jint,
+    /// Tag of the referred object's class.
+    class_tag: i64,
+}
+
+struct Walk {
+    target: i64,
+    next: u64,
+    edges: HashMap<i64, Edge>,
+    found: bool,
+    stop: Option<&'static str>,
+    deadline: Instant,
+    /// For `Reference` subclasses (by class tag): the field index of `referent`.
+    referent_index: HashMap<i64, jint>,
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "system" fn on_reference(
+    kind: jint,
+    info: *const c_void,
+    class_tag: jlong,
+    referrer_class_tag: jlong,
+    _size: jlong,
+    tag_ptr: *mut jlong,
+    referrer_tag_ptr: *mut jlong,
+    _length: jint,
+    user_data: *mut c_void,
+) -> jint {
+    catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `user_data` is the `Walk` that `walk` passed, alive for the whole call.
+        let w = unsafe { &mut *(user_data as *mut Walk) };
+        if w.found || w.stop.is_some() {
+            return VISIT_ABORT;
+        }
+        let index = if matches!(kind, REF_FIELD | REF_STATIC_FIELD | REF_ARRAY_ELEMENT) && !info.is_null() {
+            // SAFETY: for these kinds `info` points to a struct whose first member is the jint
+            // index (jvmtiHeapReferenceInfoField / Array).
+            unsafe { *(info as *const jint) }
+        } else {
+            -1
+        };
+        if kind == REF_FIELD && w.referent_index.get(&referrer_class_tag) == Some(&index) {
+            return 0; // Reference.referent: not a strong path
+        }
+        let referrer = if referrer_tag_ptr.is_null() {
+            0
+        } else {
+            // SAFETY: non-null pointers from the JVM are valid for the call.
+            unsafe { *referrer_tag_ptr }
+        };
+        // SAFETY: `tag_ptr` is valid for the call (JVMTI contract).
+        let mut t = unsafe { *tag_ptr };
+        if t == 0 {
+            w.next += 1;
+            t = Tag::Walk(w.next).encode();
+            // SAFETY: as above; writing the tag is how JVMTI callbacks tag objects.
+            unsafe { *tag_ptr = t };
+        }
+        if w.edges.contains_key(&t) {
+            return 0;
+        }
+        w.edges.insert(
+            t,
+            Edge {
+                referrer,
+                kind,
+                index,
+                class_tag,
+            },
+        );
+        if t == w.target {
+            w.found = true;
+            return VISIT_ABORT;
+        }
+        if w.edges.len() >= MAX_OBJECTS {
+            w.stop = Some("object budget exhausted");
+            return VISIT_ABORT;
+        }
+        if w.edges.len() % 4096 == 0 && Instant::now() > w.deadline {
+            w.stop = Some("time budget exhausted");
+            return VISIT_ABORT;
+        }
+        VISIT_OBJECTS
+    }))
+    .unwrap_or(VISIT_ABORT)
+}
+
+unsafe extern "system" fn clear_walk_tag(
+    _class_tag: jlong,
+    _size: jlong,
+    tag_ptr: *mut jlong,
+    _length: jint,
+    _user_data: *mut c_void,
+) -> jint {
+    // SAFETY: `tag_ptr` is valid for the call (JVMTI contract).
+    let tag = unsafe { *tag_ptr };
+    if matches!(Tag::decode(tag), Some(Tag::Walk(_))) {
+        // SAFETY: as above.
+        unsafe { *tag_ptr = 0 };
+    }
+    0
+}
+
+/// The path from a GC root to loader `id`, rendered; `Ok(None)` when no strong path was found
+/// (the loader became unreachable), `Err` when the walk was cut short or failed.
+pub fn describe_path(agent: &Agent, env: &mut JNIEnv<'_>, id: LoaderId) -> Result<Option<String>, String> {
+    let jvmti = agent.jvmti;
+    let mut array_classes = HashMap::new();
+    let referent_index = env
+        .with_local_frame(64, |env| {
+            Ok::<_, jni::errors::Error>(prepare_classes(jvmti, env, &mut array_classes))
+        })
+        .unwrap_or_default();
+    let mut walk = Walk {
+        target: Tag::Loader(id).encode(),
+        next: array_classes.len() as u64,
+        edges: HashMap::new(),
+        found: false,
+        stop: None,
+        deadline: Instant::now() + MAX_TIME,
+        referent_index,
+    };
+    let mut callbacks = HeapCallbacks {
+        slots: [std::ptr::null(); 16],
+    };
+    callbacks.slots[1] = on_reference as HeapReferenceCallback as *const c_void;
+    // SAFETY: callbacks and user data outlive the call (FollowReferences returns when done);
+    // null klass / initial object mean "all objects from the roots".
+    let rc = unsafe {
+        jvmti.follow_references(
+            0,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &callbacks,
+            &mut walk as *mut Walk as *const c_void,
+        )
+    };
+    let mut cleanup = HeapCallbacks {
+        slots: [std::ptr::null(); 16],
+    };
+    cleanup.slots[0] = clear_walk_tag as HeapIterationCallback as *const c_void;
+    // SAFETY: as above; visits tagged objects only.
+    unsafe { jvmti.iterate_through_heap(HEAP_FILTER_UNTAGGED, std::ptr::null_mut(), &cleanup, std::ptr::null()) };
+    if rc != ERROR_NONE {
+        return Err(format!("FollowReferences failed with JVMTI error {rc}"));
+    }
+    if !walk.found {
+        return match walk.stop {
+            Some(why) => Err(format!("heap walk stopped: {why} after {} objects", walk.edges.len())),
+            None => Ok(None),
+        };
+    }
+    // Chain from the target back to a root.
+    let mut chain: Vec<(i64, Edge)> = Vec::new();
+    let mut t = walk.target;
+    while let Some(e) = walk.edges.get(&t) {
+        chain.push((t, *e));
+        if e.referrer == 0 || chain.len() > 10_000 {
+            break;
+        }
+        t = e.referrer;
+    }
+    chain.reverse();
+    let path = env
+        .with_local_frame(64, |env| {
+            Ok::<_, jni::errors::Error>(render(agent, env, &chain, &array_classes))
+        })
+        .unwrap_or_else(|_| "path found, but rendering it failed".to_string());
+    Ok(Some(path))
+}
+
+/// Prepares the loaded classes for a walk: returns the `referent` field index of every loaded
+/// subclass of `java.lang.ref.Reference`, by class tag, and gives each array class (which no
+/// `ClassLoad` event tagged) a walk tag numbered from 1, recording its name, so that paths name
+/// arrays too. The walk tags are removed with all others after the walk.
+fn prepare_classes(jvmti: Jvmti, env: &mut JNIEnv<'_>, array_classes: &mut HashMap<i64, String>) -> HashMap<i64, jint> {
+    let mut out = HashMap::new();
+    let Ok(reference) = env.find_class("java/lang/ref/Reference") else {
+        let _ = env.exception_clear();
+        return out;
+    };
+    let mut count = 0;
+    let mut classes: *mut jclass = std::ptr::null_mut();
+    // SAFETY: writable out-pointers; live phase.
+    if unsafe { jvmti.get_loaded_classes(&mut count, &mut classes) } != ERROR_NONE {
+        return out;
+    }
+    for i in 0..count.max(0) as usize {
+        // SAFETY: `classes` has `count` live local references.
+        let k = unsafe { JClass::from_raw(*classes.add(i)) };
+        let mut is_array = 0;
+        // SAFETY: a live class reference; writable out-pointer.
+        unsafe { jvmti.is_array_class(k.as_raw(), &mut is_array) };
+        // SAFETY: a live class reference.
+        if is_array != 0 && unsafe { jvmti.tag_of(k.as_raw()) } == 0 {
+            let tag = Tag::Walk(array_classes.len() as u64 + 1).encode();
+            // SAFETY: a live class reference.
+            if let Some(name) = unsafe { jvmti.class_name(k.as_raw()) } {
+                // SAFETY: a live class reference.
+                unsafe { jvmti.set_tag(k.as_raw(), tag) };
+                array_classes.insert(tag, name);
+            }
+        } else if env.is_assignable_from(&k, &reference).unwrap_or(false) {
+            // SAFETY: a live class reference.
+            let tag = unsafe { jvmti.tag_of(k.as_raw()) };
+            let names = field_names(jvmti, env, &k);
+            if let Some(idx) = names.iter().position(|n| n == "referent") {
+                out.insert(tag, idx as jint);
+            }
+        }
+        let _ = env.delete_local_ref(k);
+    }
+    // SAFETY: allocated by GetLoadedClasses.
+    unsafe { jvmti.free(classes) };
+    out
+}
+
+/// Names of a class's fields by JVMTI heap-reference index.
+fn field_names(jvmti: Jvmti, env: &mut JNIEnv<'_>, klass: &JClass<'_>) -> Vec<String> {
+    let mut is_iface = 0;
+    // SAFETY: a live class reference; writable out-pointer.
+    unsafe { jvmti.is_interface(klass.as_raw(), &mut is_iface) };
+    let mut chain: Vec<jclass> = vec![klass.as_raw()];
+    if is_iface == 0 {
+        let mut k = env.new_local_ref(klass).map(JClass::from).ok();
+        while let Some(c) = k.take() {
+            match env.get_superclass(&c) {
+                Ok(Some(s)) => {
+                    chain.push(s.as_raw());
+                    k = Some(s);
+                }
+                _ => break,
+            }
+        }
+        chain.reverse();
+    }
+    let mut interfaces: Vec<jclass> = Vec::new();
+    let roots: Vec<jclass> = if is_iface == 0 {
+        chain.clone()
+    } else {
+        vec![klass.as_raw()]
+    };
+    for c in roots {
+        collect_interfaces(jvmti, env, c, &mut interfaces);
+    }
+    let mut names = Vec::new();
+    for i in &interfaces {
+        for (n, _) in declared_fields(jvmti, *i) {
+            names.push(format!("<interface field {n}>"));
+        }
+    }
+    for c in chain {
+        for (_, name) in declared_fields(jvmti, c) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+fn collect_interfaces(jvmti: Jvmti, env: &mut JNIEnv<'_>, c: jclass, out: &mut Vec<jclass>) {
+    let mut count = 0;
+    let mut list: *mut jclass = std::ptr::null_mut();
+    // SAFETY: a live class reference; writable out-pointers.
+    if unsafe { jvmti.get_implemented_interfaces(c, &mut count, &mut list) } != ERROR_NONE {
+        return;
+    }
+    for i in 0..count.max(0) as usize {
+        // SAFETY: `list` has `count` live local references.
+        let iface = unsafe { *list.add(i) };
+        let seen = out.iter().any(|o| {
+            // SAFETY: both are live local references.
+            env.is_same_object(unsafe { JObject::from_raw(*o) }, unsafe { JObject::from_raw(iface) })
+                .unwrap_or(false)
+        });
+        if !seen {
+            out.push(iface);
+            collect_interfaces(jvmti, env, iface, out);
+        }
+    }
+    // SAFETY: allocated by GetImplementedInterfaces.
+    unsafe { jvmti.free(list) };
+}
+
+fn declared_fields(jvmti: Jvmti, c: jclass) -> Vec<(usize, String)> {
+    let mut count = 0;
+    let mut fields: *mut jfieldID = std::ptr::null_mut();
+    // SAFETY: a live class reference; writable out-pointers.
+    if unsafe { jvmti.get_class_fields(c, &mut count, &mut fields) } != ERROR_NONE {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for i in 0..count.max(0) as usize {
+        let mut name = std::ptr::null_mut();
+        // SAFETY: `fields` has `count` field ids of `c`; null signature pointers are allowed.
+        unsafe { jvmti.get_field_name(c, *fields.add(i), &mut name, std::ptr::null_mut(), std::ptr::null_mut()) };
+        // SAFETY: allocated by GetFieldName (or null).
+        out.push((i, unsafe { jvmti.take_string(name) }.unwrap_or_else(|| "?".into())));
+    }
+    // SAFETY: allocated by GetClassFields.
+    unsafe { jvmti.free(fields) };
+    out
+}
+
+fn root_name(kind: jint) -> &'static str {
+    match kind {
+        REF_JNI_GLOBAL => "JNI global",
+        REF_SYSTEM_CLASS => "system class",
+        REF_MONITOR => "monitor",
+        REF_STACK_LOCAL => "stack local",
+        REF_JNI_LOCAL => "JNI local",
+        REF_THREAD => "thread",
+        _ => "other root",
+    }
+}
+
+fn render(agent: &Agent, env: &mut JNIEnv<'_>, chain: &[(i64, Edge)], array_classes: &HashMap<i64, String>) -> String {
+    let jvmti = agent.jvmti;
+    // Resolve every class tag on the path (objects' classes and class objects) to a jclass.
+    let mut wanted: Vec<jlong> = Vec::new();
+    for (t, e) in chain {
+        for tag in [*t, e.class_tag] {
+            if matches!(Tag::decode(tag), Some(Tag::Class { .. })) && !wanted.contains(&tag) {
+                wanted.push(tag);
+            }
+        }
+    }
+    let mut classes: HashMap<i64, jobject> = HashMap::new();
+    if !wanted.is_empty() {
+        let mut n = 0;
+        let mut objs: *mut jobject = std::ptr::null_mut();
+        let mut tags: *mut jlong = std::ptr::null_mut();
+        // SAFETY: `wanted` has that many tags; writable out-pointers.
+        if unsafe { jvmti.get_objects_with_tags(wanted.len() as jint, wanted.as_ptr(), &mut n, &mut objs, &mut tags) }
+            == ERROR_NONE
+        {
+            for i in 0..n.max(0) as usize {
+                // SAFETY: both arrays have `n` entries.
+                unsafe { classes.insert(*tags.add(i), *objs.add(i)) };
+            }
+            // SAFETY: allocated by GetObjectsWithTags.
+            unsafe {
+                jvmti.free(objs);
+                jvmti.free(tags);
+            }
+        }
+    }
+    let class_name = |tag: i64| -> String {
+        if let Some(name) = array_classes.get(&tag) {
+            return name.clone();
+        }
+        classes
+            .get(&tag)
+            // SAFETY: a live local class reference from GetObjectsWithTags.
+            .and_then(|k| unsafe { jvmti.class_name(*k) })
+            .unwrap_or_else(|| "?".to_string())
+    };
+    let describe = |tag: i64, e: &Edge| -> String {
+        match Tag::decode(tag) {
+            Some(Tag::Class { .. }) => format!("class {}", class_name(tag)),
+            Some(Tag::Loader(id)) => {
+                let class = agent.model.lock().info(id).map(|i| i.class.clone()).unwrap_or_default();
+                format!("loader #{id} ({class})")
+            }
+            _ => class_name(e.class_tag),
+        }
+    };
+    let mut field_cache: HashMap<i64, Vec<String>> = HashMap::new();
+    let mut out = String::new();
+    let mut prev: Option<(i64, Edge)> = None;
+    for (tag, e) in chain {
+        let node = describe(*tag, e);
+        match prev {
+            None => out.push_str(&format!("GC root ({}): {node}", root_name(e.kind))),
+            Some((ptag, pedge)) => {
+                let label = match e.kind {
+                    REF_FIELD | REF_STATIC_FIELD => {
+                        // The class whose fields are numbered: the referrer's class for an
+                        // instance field, the referrer itself for a static one.
+                        let owner = if e.kind == REF_FIELD { pedge.class_tag } else { ptag };
+                        let names = field_cache.entry(owner).or_insert_with(|| match classes.get(&owner) {
+                            // SAFETY: a live local class reference from GetObjectsWithTags.
+                            Some(k) => field_names(jvmti, env, &unsafe { JClass::from_raw(*k) }),
+                            None => Vec::new(),
+                        });
+                        let name = names
+                            .get(e.index as usize)
+                            .cloned()
+                            .unwrap_or_else(|| format!("#{}", e.index));
+                        let kind = if e.kind == REF_STATIC_FIELD {
+                            "static field"
+                        } else {
+                            "field"
+                        };
+                        format!("{kind} {name}")
+                    }
+                    REF_ARRAY_ELEMENT => format!("element [{}]", e.index),
+                    REF_CLASS => "class".to_string(),
+                    REF_CLASS_LOADER => "defining loader".to_string(),
+                    5 => "signers".to_string(),
+                    6 => "protection domain".to_string(),
+                    7 => "interface".to_string(),
+                    9 => "constant pool".to_string(),
+                    10 => "superclass".to_string(),
+                    k => format!("reference kind {k}"),
+                };
+                out.push_str(&format!(" -> {label}: {node}"));
+            }
+        }
+        prev = Some((*tag, *e));
+    }
+    out
+}

@@ -1,0 +1,91 @@
+//! The agent's state: one per `libtmrt.so` in a process, created by `Agent_OnLoad` or
+//! `Agent_OnAttach` and never freed (event callbacks may run until the process ends).
+//!
+//! Locking, the part that keeps the JVM safe:
+//! - `model` (the record book) is held only for pure-Rust bookkeeping, never across a JVMTI or
+//!   JNI call, so `ObjectFree` (which the JVM may post from the VM thread during a safepoint) can
+//!   always take it.
+//! - `registration` is a JVMTI raw monitor that makes "is this loader tagged? no: tag it"
+//!   atomic across class-loading threads. Only `ClassLoad` callbacks and Java-thread entry points
+//!   take it, never a callback that runs inside a GC or on the VM thread.
+//! - `analysis` serialises leak analyses (agent thread, `Telemetry.snapshot()`, VM death). It is
+//!   held across JVMTI calls, which is safe because no callback ever takes it.
+//! - GC callbacks take nothing: they bump an atomic and unpark the agent thread.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
+use runtime::telemetry::{AgentOptions, JvmFigures, LogLevel, Telemetry};
+
+use super::jvmti::{Jvmti, RawMonitor};
+
+/// What this JVM's agent can do, from the capabilities it obtained.
+#[derive(Debug, Clone, Copy)]
+pub struct Features {
+    /// `can_generate_object_free_events`: collected loaders and unloaded classes are seen.
+    pub object_free: bool,
+    /// `can_generate_garbage_collection_events`: leak checks run after collections by themselves.
+    pub gc_events: bool,
+    /// `can_get_line_numbers`: thread suspects show the line of their top frame.
+    pub line_numbers: bool,
+    /// `can_get_source_file_name`.
+    pub source_file: bool,
+}
+
+pub struct Agent {
+    pub jvmti: Jvmti,
+    pub options: AgentOptions,
+    pub features: Features,
+    /// Loaded with `Agent_OnAttach`: classes loaded before were enumerated, not observed.
+    pub late: bool,
+    pub model: Mutex<Telemetry>,
+    pub registration: RawMonitor,
+    pub analysis: Mutex<()>,
+    /// Completed garbage collections seen by `GarbageCollectionFinish`.
+    pub gc_epoch: AtomicU64,
+    /// Set at VM death: the agent thread stops, callbacks do nothing.
+    pub dead: AtomicBool,
+    /// The last JVM-wide figures read (for the metrics endpoint).
+    pub figures: Mutex<JvmFigures>,
+    /// The Prometheus text the agent thread rendered last.
+    pub metrics_text: Mutex<Arc<String>>,
+    pub agent_thread: OnceLock<std::thread::Thread>,
+}
+
+// SAFETY: the raw monitor is a JVMTI handle usable from any thread; everything else is Sync.
+unsafe impl Sync for Agent {}
+// SAFETY: as above.
+unsafe impl Send for Agent {}
+
+static AGENT: OnceLock<Agent> = OnceLock::new();
+
+/// The agent, once loaded.
+pub fn agent() -> Option<&'static Agent> {
+    AGENT.get()
+}
+
+/// Installs the agent; `None` if one is already installed in this library.
+pub fn install(a: Agent) -> Option<&'static Agent> {
+    AGENT.set(a).ok()?;
+    AGENT.get()
+}
+
+impl Agent {
+    pub fn log(&self, level: LogLevel, msg: impl FnOnce() -> String) {
+        if self.options.log >= level && level != LogLevel::Off {
+            eprintln!("tmrt agent: {}", msg());
+        }
+    }
+
+    pub fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Acquire)
+    }
+
+    /// Wakes the agent thread (lock-free: safe from a GC callback).
+    pub fn wake(&self) {
+        if let Some(t) = self.agent_thread.get() {
+            t.unpark();
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The agent thread: a native thread attached to the JVM as a daemon (`tmrt-agent`), which does
+//! everything that needs JNI and must not happen inside an event callback.
+//!
+//! It sleeps until a `GarbageCollectionFinish` callback unparks it (or a timeout), then, when
+//! released loaders await collection, brings the leak verdicts up to date, and, when the metrics
+//! endpoint is on, re-reads the JVM-wide figures and renders the exposition the HTTP thread
+//! serves. It never runs Java code inside a callback and stops at VM death.
+
+use std::ffi::c_void;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jni::sys::{JavaVM, JavaVMAttachArgs, JNI_OK, JNI_VERSION_1_8};
+use jni::JNIEnv;
+use runtime::telemetry::{prometheus, LogLevel};
+
+use super::analysis;
+use super::state::Agent;
+
+pub const AGENT_THREAD_NAME: &str = "tmrt-agent";
+
+/// How often the exposition is refreshed when the metrics endpoint is on.
+const METRICS_REFRESH: Duration = Duration::from_secs(1);
+/// How long the thread sleeps without a collection when there is no endpoint.
+const IDLE: Duration = Duration::from_secs(5);
+
+struct VmPtr(*mut JavaVM);
+// SAFETY: a JavaVM* is valid on every thread for the life of the JVM.
+unsafe impl Send for VmPtr {}
+
+/// Starts the agent thread.
+pub fn start(agent: &'static Agent, vm: *mut JavaVM) {
+    let vm = VmPtr(vm);
+    let spawned = std::thread::Builder::new()
+        .name(AGENT_THREAD_NAME.into())
+        .spawn(move || {
+            let vm = vm;
+            run(agent, vm.0)
+        });
+    match spawned {
+        Ok(h) => {
+            let _ = agent.agent_thread.set(h.thread().clone());
+        }
+        Err(e) => agent.log(LogLevel::Info, || format!("cannot start the agent thread: {e}")),
+    }
+}
+
+fn run(agent: &'static Agent, vm: *mut JavaVM) {
+    let mut raw_env: *mut c_void = std::ptr::null_mut();
+    let name = c"tmrt-agent";
+    let mut args = JavaVMAttachArgs {
+        version: JNI_VERSION_1_8,
+        name: name.as_ptr() as *mut _,
+        group: std::ptr::null_mut(),
+    };
+    // SAFETY: `vm` is the live JavaVM; the args outlive the call.
+    let rc =
+        unsafe { ((**vm).AttachCurrentThreadAsDaemon.unwrap())(vm, &mut raw_env, &mut args as *mut _ as *mut c_void) };
+    if rc != JNI_OK {
+        agent.log(LogLevel::Info, || {
+            format!("cannot attach the agent thread (JNI error {rc})")
+        });
+        return;
+    }
+    // SAFETY: a valid JNIEnv for this (now attached) thread.
+    let Ok(mut env) = (unsafe { JNIEnv::from_raw(raw_env as *mut jni::sys::JNIEnv) }) else {
+        return;
+    };
+    let metrics = agent.options.metrics.is_some();
+    let mut last_epoch = agent.gc_epoch.load(Ordering::Acquire);
+    let mut last_render: Option<Instant> = None;
+    loop {
+        if metrics && last_render.is_none_or(|t| t.elapsed() >= METRICS_REFRESH) {
+            if let Ok(figures) = analysis::refresh(agent, &mut env, false) {
+                let text = prometheus::render(&agent.model.lock().report(&figures));
+                *agent.metrics_text.lock() = Arc::new(text);
+            }
+            last_render = Some(Instant::now());
+        }
+        std::thread::park_timeout(if metrics { METRICS_REFRESH } else { IDLE });
+        if agent.is_dead() {
+            return;
+        }
+        let epoch = agent.gc_epoch.load(Ordering::Acquire);
+        if epoch == last_epoch {
+            continue;
+        }
+        last_epoch = epoch;
+        if agent.model.lock().awaiting_collection().is_empty() {
+            continue;
+        }
+        if let Ok(figures) = analysis::refresh(agent, &mut env, true) {
+            if metrics {
+                let text = prometheus::render(&agent.model.lock().report(&figures));
+                *agent.metrics_text.lock() = Arc::new(text);
+                last_render = Some(Instant::now());
+            }
+        }
+    }
+}

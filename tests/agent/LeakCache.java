@@ -1,0 +1,3 @@
+public class LeakCache {
+    public static final java.util.Map<String, Object> CACHE = new java.util.HashMap<>();
+}
