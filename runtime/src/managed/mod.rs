@@ -32,7 +32,7 @@ pub use page_size::PageSize;
 pub use policy::ReturnPolicy;
 pub use pool::{Page, SlotPool};
 pub use report::{OwnerHolding, OwnerId, UsageReport};
-pub use slots::{ManagedMemorySlots, NUM_TASK_SLOTS_KEY};
+pub use slots::ManagedMemorySlots;
 
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,7 @@
 //! own mapping and lock, so slots never contend with each other.
 //!
 //! Two ways to split, as in Flink: `taskmanager.numberOfTaskSlots` equal slots sharing the managed
-//! memory (each gets `managed / slots` bytes, Flink's `MemorySize.divide`), or explicit per-slot
+//! memory (from the memory model's `TaskExecutorProcessSpec`: `managed`, `num_slots`) (each gets `managed / slots` bytes, Flink's `MemorySize.divide`), or explicit per-slot
 //! sizes (fine-grained resource management) whose sum may not exceed the managed memory. A slot
 //! can be freed (its pool closes, its leak report is returned, its budget goes back to the
 //! TaskExecutor) and allocated again with another size while other slots keep working; a
@@ -15,9 +15,7 @@ use parking_lot::RwLock;
 
 use super::{ManagedMemoryError, PageSize, SlotPool, UsageReport};
 use crate::config::Configuration;
-
-/// Flink's option for the number of slots of a TaskExecutor (default 1).
-pub const NUM_TASK_SLOTS_KEY: &str = "taskmanager.numberOfTaskSlots";
+use crate::memory::TaskExecutorProcessSpec;
 
 /// The managed memory of one TaskExecutor, by slot.
 #[derive(Debug)]
@@ -37,33 +35,16 @@ impl ManagedMemorySlots {
         Self::fine_grained(managed, &vec![each; num_slots], page_size)
     }
 
-    /// `taskmanager.numberOfTaskSlots` equal slots over `managed` bytes (the TaskExecutor's
-    /// managed memory, as derived by the memory model), with pages of
-    /// `taskmanager.memory.segment-size`. Errors name the option and value.
-    pub fn from_config(config: &Configuration, managed: u64) -> Result<Self, ManagedMemoryError> {
+    /// The slots of a TaskExecutor as Flink's memory model derives it: `spec.num_slots`
+    /// (`taskmanager.numberOfTaskSlots`) equal slots sharing `spec.managed`, with pages of
+    /// `taskmanager.memory.segment-size` from `config`.
+    pub fn from_process_spec(
+        spec: &TaskExecutorProcessSpec,
+        config: &Configuration,
+    ) -> Result<Self, ManagedMemoryError> {
         let page_size = PageSize::from_config(config)?;
-        let slots = match config.get(NUM_TASK_SLOTS_KEY) {
-            None => 1,
-            Some(v) => {
-                let n: i32 =
-                    v.trim()
-                        .parse()
-                        .map_err(|e: std::num::ParseIntError| ManagedMemoryError::InvalidOption {
-                            key: NUM_TASK_SLOTS_KEY,
-                            value: v.to_string(),
-                            reason: e.to_string(),
-                        })?;
-                usize::try_from(n)
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| ManagedMemoryError::InvalidOption {
-                        key: NUM_TASK_SLOTS_KEY,
-                        value: v.to_string(),
-                        reason: "the number of slots must be at least 1".to_string(),
-                    })?
-            }
-        };
-        Self::equal(managed, slots, page_size)
+        let slots = usize::try_from(spec.num_slots).unwrap_or(0);
+        Self::equal(spec.managed.bytes(), slots, page_size)
     }
 
     /// One slot per entry of `sizes` (bytes), which may add up to at most `managed`.

@@ -405,28 +405,34 @@ fn slots_are_freed_and_reallocated_while_others_work() {
 }
 
 #[test]
-fn slots_from_configuration() {
-    use crate::config::Configuration;
+fn slots_from_the_derived_memory_layout() {
+    use crate::config::{Configuration, FlinkVersion};
+    use crate::memory::process_spec_from_config;
     let conf = Configuration::from_pairs([
+        ("taskmanager.memory.process.size", "1728m"),
         ("taskmanager.numberOfTaskSlots", "4"),
         ("taskmanager.memory.segment-size", "64 kb"),
     ]);
-    let s = ManagedMemorySlots::from_config(&conf, 64 << 20).unwrap();
+    let spec = process_spec_from_config(&conf, FlinkVersion::V1_20).unwrap();
+    let s = ManagedMemorySlots::from_process_spec(&spec, &conf).unwrap();
     assert_eq!(s.num_slots(), 4);
+    assert_eq!(s.managed(), spec.managed.bytes());
     assert_eq!(s.page_size().bytes(), 64 << 10);
-    assert_eq!(s.slot(3).unwrap().unwrap().total_pages(), 256);
-    let one = ManagedMemorySlots::from_config(&Configuration::new(), 1 << 20).unwrap();
-    assert_eq!((one.num_slots(), one.page_size()), (1, PageSize::DEFAULT));
-    for bad in ["0", "-2", "two"] {
-        let conf = Configuration::from_pairs([("taskmanager.numberOfTaskSlots", bad)]);
-        let e = ManagedMemorySlots::from_config(&conf, 1 << 20).unwrap_err();
-        assert!(
-            e.to_string().starts_with(&format!(
-                "Could not parse value '{bad}' for key 'taskmanager.numberOfTaskSlots'"
-            )),
-            "{e}"
-        );
+    // Flink 1.20 with 1728m: managed = 0.4 × total Flink memory, 536870920 bytes as Flink
+    // computes it (512 MiB and 8 bytes of floating-point rounding).
+    assert_eq!(spec.managed.bytes(), 536_870_920);
+    for i in 0..4 {
+        let slot = s.slot(i).unwrap().unwrap();
+        assert_eq!(slot.size(), 536_870_920 / 4);
+        assert_eq!(slot.total_pages(), 2048);
     }
+    let bad = Configuration::from_pairs([
+        ("taskmanager.memory.process.size", "1728m"),
+        ("taskmanager.memory.segment-size", "3kb"),
+    ]);
+    let spec = process_spec_from_config(&bad, FlinkVersion::V1_20).unwrap();
+    let e = ManagedMemorySlots::from_process_spec(&spec, &bad).unwrap_err();
+    assert!(e.to_string().contains("'taskmanager.memory.segment-size'"), "{e}");
 }
 
 #[test]
