@@ -9,7 +9,13 @@ use std::path::{Path, PathBuf};
 
 use support::*;
 
-const PROGRAMS: &[&str] = &["Counts.java", "LeakCache.java", "LeakMain.java", "MetricsClient.java"];
+const PROGRAMS: &[&str] = &[
+    "Counts.java",
+    "LeakCache.java",
+    "LeakMain.java",
+    "MetricsClient.java",
+    "LateMain.java",
+];
 const PLUGIN: &[&str] = &["Plugin.java", "Lingerer.java"];
 
 fn source(name: &str) -> (String, String) {
@@ -275,4 +281,64 @@ fn without_the_agent_the_java_api_gives_jvm_wide_figures_only() {
     assert_eq!(loaded[0], loaded[1], "{stdout}");
     assert_eq!(loaded[2], 0, "no loaders without the agent: {stdout}");
     assert!(stdout.contains("JSON_IS_REPORT true"), "{stdout}");
+}
+
+#[test]
+fn late_attach_works_with_the_live_phase_capabilities() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = scratch_dir("agent-late");
+    let (cp, plugins) = build(&dir);
+    let go = dir.join("go");
+    let plugins = format!("{}/", plugins.display());
+    let mut child = Command::new(jdk_tool("java"))
+        .args(["-cp", &cp, "LateMain", &plugins])
+        .arg(&go)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let pid = line
+        .trim()
+        .strip_prefix("PID ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    let attach = Command::new(jdk_tool("jcmd"))
+        .args([
+            &pid,
+            "JVMTI.agent_load",
+            &libtmrt().display().to_string(),
+            // jcmd splits unquoted key=value arguments: the agent options go in quotes.
+            "\"leak-gc-cycles=3,log=info\"",
+        ])
+        .output()
+        .unwrap();
+    std::fs::write(&go, "").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        attach.status.success(),
+        "jcmd: {}",
+        String::from_utf8_lossy(&attach.stdout)
+    );
+    assert!(out.status.success(), "{rest}\n{stderr}");
+    assert!(rest.contains("agent=true"), "{rest}");
+    assert!(
+        stderr.contains("tmrt agent: attached late: classes loaded before attach are enumerated"),
+        "{stderr}"
+    );
+    // JVM-wide counts still equal the MXBean's (what came before attach is taken from it once).
+    let loaded = numbers(&rest, "LOADED");
+    assert_eq!(loaded[0], loaded[1], "{rest}");
+    let unloaded = numbers(&rest, "UNLOADED");
+    assert!(unloaded[0] >= 2, "{rest}");
+    assert_eq!(unloaded[0], unloaded[1], "{rest}");
+    assert!(rest.contains("LEAKED late-leak\n"), "{rest}");
+    assert!(rest.contains("SUSPECT thread: thread \"late-lingerer\""), "{rest}");
 }

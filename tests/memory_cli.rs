@@ -304,6 +304,11 @@ fn compare_marks_what_an_upgrade_changes() {
     assert!(network.contains("1024.000mb (1073741824 bytes)") && network.contains("6.275gb (6737730046 bytes)"));
     let metaspace = text.lines().find(|l| l.contains("JVM Metaspace")).unwrap();
     assert!(metaspace.starts_with(' '), "{metaspace}");
+    // Why: 1.13 clamped network memory to its (then 1 GiB) default maximum, 2.2 did not.
+    let why_113 = text.split("Flink 1.13 adjusted:").nth(1).expect("1.13 adjustments");
+    let (why_113, why_22) = why_113.split_once("Flink 2.2 adjusted:").expect("2.2 adjustments");
+    assert!(why_113.contains("Network Memory: the fraction gives 6.275gb (6737730046 bytes), above the maximum taskmanager.memory.network.max"), "{text}");
+    assert!(!why_22.contains("Network Memory"), "{text}");
 
     let out = tmrt(&[
         "memory",

@@ -153,9 +153,25 @@ pub unsafe fn load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> jint {
         // SAFETY: a valid JNIEnv for this thread.
         if let Ok(mut env) = unsafe { JNIEnv::from_raw(env_ptr as *mut jni::sys::JNIEnv) } {
             start(agent, &mut env, vm);
-            let seen = agent.model.lock().classes_loaded_total();
-            if let Ok((loaded, unloaded)) = figures::class_loading_counts(&mut env) {
-                agent.model.lock().add_unobserved(loaded.saturating_sub(seen), unloaded);
+            // What the JVM loaded and unloaded before the agent came, from ClassLoadingMXBean:
+            // read it when no class is being loaded around the reading (the first reading loads
+            // the management classes, which the agent counts itself).
+            for _ in 0..10 {
+                let before = agent.model.lock().classes_loaded_total();
+                let Ok((loaded, unloaded)) = figures::class_loading_counts(&mut env) else {
+                    break;
+                };
+                let mut model = agent.model.lock();
+                if model.classes_loaded_total() == before {
+                    model.add_unobserved(loaded.saturating_sub(before), unloaded);
+                    drop(model);
+                    agent.log(LogLevel::Debug, || {
+                        format!(
+                            "late attach: {before} classes seen; the JVM had loaded {loaded} and unloaded {unloaded}"
+                        )
+                    });
+                    break;
+                }
             }
         }
     }

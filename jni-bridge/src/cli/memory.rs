@@ -95,6 +95,13 @@ fn error_text(e: &MemoryConfigError) -> String {
     }
 }
 
+/// Writes the output; a reader that went away (`| head`) is not an error worth a panic.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 fn usage_error(message: &str) -> u8 {
     eprintln!("error: {message}\n\nFor more information, try '--help'.");
     2
@@ -117,22 +124,21 @@ pub fn run(args: MemoryArgs) -> u8 {
             Format::Json => json::compare(a, &left.1, b, &right.1),
             _ => compare::render(a, &left, b, &right),
         };
-        print!("{out}");
+        emit(&out);
         return if ok { 0 } else { 1 };
     }
     let version = args.config.flink_version;
     let (conf, outcome) = derive(&args, version);
     match (args.format, &outcome) {
-        (Format::Json, _) => {
-            println!("{}", json::outcome(version, &outcome));
-        }
-        (Format::Bash, Outcome::Cluster(spec)) => {
-            println!("BASH_JAVA_UTILS_EXEC_RESULT:{}", spec.jvm_params());
-            println!("BASH_JAVA_UTILS_EXEC_RESULT:{}", spec.dynamic_configs());
-        }
+        (Format::Json, _) => emit(&format!("{}\n", json::outcome(version, &outcome))),
+        (Format::Bash, Outcome::Cluster(spec)) => emit(&format!(
+            "BASH_JAVA_UTILS_EXEC_RESULT:{}\nBASH_JAVA_UTILS_EXEC_RESULT:{}\n",
+            spec.jvm_params(),
+            spec.dynamic_configs()
+        )),
         (_, Outcome::Failed(message)) => eprintln!("tmrt memory: {message}"),
-        (_, Outcome::Cluster(spec)) => print!("{}", text::cluster(spec, conf.as_ref())),
-        (_, Outcome::Local(spec)) => print!("{}", text::local(spec, conf.as_ref())),
+        (_, Outcome::Cluster(spec)) => emit(&text::cluster(spec, conf.as_ref())),
+        (_, Outcome::Local(spec)) => emit(&text::local(spec, conf.as_ref())),
     }
     match outcome {
         Outcome::Failed(_) => 1,

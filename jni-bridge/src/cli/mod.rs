@@ -3,6 +3,7 @@
 //! Exit statuses are shared across subcommands: 0 success, 1 bad input or configuration error,
 //! 2 usage error (clap's own), and subcommand-specific statuses documented on each.
 
+pub mod classpath;
 pub mod config_args;
 pub mod memory;
 
@@ -20,11 +21,15 @@ pub struct Cli {
 pub enum Command {
     /// Derive a TaskManager's memory layout exactly as Flink does.
     Memory(memory::MemoryArgs),
+    /// Find classes shared by Flink's lib/ and a job's jars, and which copy Flink's user-code
+    /// classloader picks (exit status 3 when there are conflicts).
+    Classpath(classpath::ClasspathArgs),
 }
 
 /// Runs a parsed command line and returns the exit status.
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Memory(args) => memory::run(args),
+        Command::Classpath(args) => classpath::run(args),
     }
 }

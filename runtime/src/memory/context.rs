@@ -100,8 +100,10 @@ impl<'c> Context<'c> {
         };
         let (size, relative, bound) = derived
             .map_err(|e| MemoryConfigError::arithmetic(ARITHMETIC, e, "Cannot derive a size from a fraction"))?;
-        let key = fraction_option.key;
-        let configured = self.contains(fraction_option);
+        // The key that supplied the fraction (a deprecated one, perhaps), or the option's own.
+        let used = read::key_used(self.conf, fraction_option);
+        let key = used.unwrap_or(fraction_option.key);
+        let configured = used.is_some();
         let source = if inverse {
             Source::InverseFraction {
                 key,

@@ -1,5 +1,6 @@
 //! `--compare A,B` as text: one row per component, the two versions' sizes side by side, rows that
-//! differ marked with `*`: what an upgrade does to a TaskManager's memory.
+//! differ marked with `*`, then what each version adjusted (clamps, deprecated or removed keys):
+//! what an upgrade does to a TaskManager's memory, and why.
 
 use std::fmt::Write;
 
@@ -91,5 +92,19 @@ pub(super) fn render(
         "\n{differences} of {} rows differ between Flink {a} and Flink {b}.",
         l.len()
     );
+    // Why: what each version adjusted (a clamp to a default that changed shows up here).
+    for (version, outcome) in [(a, &left.1), (b, &right.1)] {
+        let adjustments = match outcome {
+            Outcome::Cluster(s) => &s.adjustments,
+            Outcome::Local(s) => &s.adjustments,
+            Outcome::Failed(_) => continue,
+        };
+        if !adjustments.is_empty() {
+            let _ = writeln!(out, "\nFlink {version} adjusted:");
+            for adj in adjustments {
+                let _ = writeln!(out, "  * {}", super::text::adjustment(adj));
+            }
+        }
+    }
     out
 }

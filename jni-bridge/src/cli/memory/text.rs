@@ -56,7 +56,13 @@ fn short_name(c: Component) -> &'static str {
 }
 
 fn describe(source: &Source, size: MemorySize, conf: Option<&Configuration>) -> String {
-    let default_note = |configured: bool| if configured { "" } else { " (default)" };
+    let option = |key: &str, configured: bool| {
+        if configured {
+            configured_value(conf, key)
+        } else {
+            format!("{key} (default)")
+        }
+    };
     match source {
         Source::Configured { key } => format!("configured, {}", configured_value(conf, key)),
         Source::Default { key } => format!("default of {key} ({size})"),
@@ -67,11 +73,11 @@ fn describe(source: &Source, size: MemorySize, conf: Option<&Configuration>) -> 
             of,
             base,
         } => format!(
-            "{} × {} ({}); {key}{}",
+            "{} × {} ({}); {}",
             fraction(*f),
             of.flink_name(),
             hr(*base),
-            default_note(*configured)
+            option(key, *configured)
         ),
         Source::InverseFraction {
             key,
@@ -80,13 +86,13 @@ fn describe(source: &Source, size: MemorySize, conf: Option<&Configuration>) -> 
             of,
             others,
         } => format!(
-            "{} of {}, i.e. {}/(1-{}) × the other components ({}); {key}{}",
+            "{} of {}, i.e. {}/(1-{}) × the other components ({}); {}",
             fraction(*f),
             of.flink_name(),
             fraction(*f),
             fraction(*f),
             hr(*others),
-            default_note(*configured)
+            option(key, *configured)
         ),
         Source::Remainder { of } => format!("the rest of {}", of.flink_name()),
         Source::Sum => "the sum of its components".to_string(),
@@ -98,7 +104,8 @@ fn describe(source: &Source, size: MemorySize, conf: Option<&Configuration>) -> 
     }
 }
 
-fn adjustment(a: &Adjustment) -> String {
+/// One adjustment as a sentence.
+pub(super) fn adjustment(a: &Adjustment) -> String {
     match a {
         Adjustment::Clamped {
             component,
