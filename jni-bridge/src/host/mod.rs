@@ -4,6 +4,7 @@
 //! tmrt's own `libtmrt.so` and `tmrt.jar` next to the binary; [`jvm`] creates the process's one
 //! JVM through the JNI invocation API with the options the caller derived (the memory model's
 //! `-Xmx`/`-Xms`/`-XX:MaxDirectMemorySize`/`-XX:MaxMetaspaceSize`, the agent, the class path);
+//! [`session`] starts the TaskManager a plan describes and runs jobs in it round by round;
 //! [`driver`] is the handle on the Java half of the emulator, and [`throwable`] turns Java
 //! exceptions into errors. Nothing here decides anything about a run: the command does, with
 //! `runtime::emulator`.
@@ -12,6 +13,7 @@ pub mod artifacts;
 pub mod driver;
 pub mod jvm;
 pub mod libjvm;
+pub mod session;
 pub mod throwable;
 
 pub use artifacts::{find_jar, find_library, ArtifactNotFound};
