@@ -514,6 +514,18 @@ fn demo_shows_both_verdicts() {
     assert!(run.stdout.contains("verdict: LEAK"), "{}", run.stdout);
     assert!(run.stdout.contains("suspect [thread]"), "{}", run.stdout);
     assert!(run.stdout.contains("suspect [reference-path]"), "{}", run.stdout);
+    // The leaky job's two leaks, each named: its thread, and its entry in the parent-side cache.
+    assert!(
+        run.stdout.contains("leaky-job-metrics-reporter-round-1"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("class example.lib.SessionCache -> static field ENTRIES"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(run.report["jobs"][0]["assessment"]["verdict"], "clean");
     assert_eq!(run.report["jobs"][1]["assessment"]["verdict"], "leak-found");
     assert_eq!(
