@@ -145,9 +145,25 @@ public final class MetaspaceHog implements Task {
             kept.add(d.define(bytes));
         }
     }
-    static final class Definer extends ClassLoader {
-        Definer(ClassLoader parent) { super(parent); }
-        Class<?> define(byte[] b) { return defineClass("jobs.Blob", b, 0, b.length); }
+    public static final class Definer extends ClassLoader {
+        public Definer(ClassLoader parent) { super(parent); }
+        public Class<?> define(byte[] b) { return defineClass("jobs.Blob", b, 0, b.length); }
+    }
+}
+"#;
+
+/// Exhausts metaspace for good: every class it defines is kept by a parent-side registry.
+const METASPACE_LEAK: &str = r#"
+package jobs;
+import dev.tmrt.emulator.*;
+import java.io.InputStream;
+public final class MetaspaceLeak implements Task {
+    public void run(TaskContext ctx) throws Exception {
+        byte[] bytes;
+        try (InputStream in = MetaspaceLeak.class.getResourceAsStream("Blob.class")) { bytes = in.readAllBytes(); }
+        for (int i = 0; ; i++) {
+            lib.SharedRegistry.register("blob-" + ctx.getSlotIndex() + "-" + i, new MetaspaceHog.Definer(MetaspaceLeak.class.getClassLoader()).define(bytes));
+        }
     }
 }
 "#;
@@ -187,6 +203,7 @@ fn jars() -> &'static Jars {
                 ("jobs/Leftover.java", LEFTOVER),
                 ("jobs/MetaspaceHog.java", METASPACE_HOG),
                 ("jobs/Blob.java", BLOB),
+                ("jobs/MetaspaceLeak.java", METASPACE_LEAK),
             ],
             &[tmrt_jar(), cache_lib.clone()],
         );
@@ -246,7 +263,9 @@ fn clean_job_exits_0_with_stable_metaspace() {
     let rounds = job["rounds"].as_array().unwrap();
     assert_eq!(rounds.len(), 6);
     for r in rounds {
-        assert_eq!(r["loaders_alive"], 0, "{r}");
+        // Right after its round, a loader may still be held for a moment (a JIT compilation of
+        // the job's code in flight); never an earlier round's.
+        assert!(r["loaders_alive"].as_u64().unwrap() <= 1, "{r}");
         assert_eq!(r["slots"].as_array().unwrap().len(), 2);
         for s in r["slots"].as_array().unwrap() {
             assert!(s["failure"].is_null(), "{s}");
@@ -270,6 +289,7 @@ fn clean_job_exits_0_with_stable_metaspace() {
     let classes = job["assessment"]["classes_growth"]["slope"].as_f64().unwrap();
     assert!(classes < 0.75, "classes grow {classes}/round");
     assert!(job["assessment"]["leaked_loaders"].as_array().unwrap().is_empty());
+    assert_eq!(job["rounds_alive"], serde_json::json!([]));
 }
 
 #[test]

@@ -166,7 +166,7 @@ pub fn run_with_progress(jvm: &crate::host::HostedJvm, plan: &TaskManagerPlan, j
     let result = run_job(jvm, plan, job, |r, before| {
         eprintln!("  {}", render::round_line(r, job.rounds, before));
         for (slot, f) in r.failures() {
-            eprintln!("    slot {slot}: {}: {} {}", f.kind.describe(), f.exception, f.message);
+            eprintln!("    slot {slot}: {}", render::failure(f));
         }
     });
     result.map_err(|e| {

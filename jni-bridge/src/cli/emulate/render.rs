@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use runtime::emulator::{AgentLoader, Assessment, JvmFigures, RoundRecord, TaskManagerPlan, Verdict};
+use runtime::emulator::{AgentLoader, Assessment, JvmFigures, RoundRecord, TaskFailure, TaskManagerPlan, Verdict};
 
 use crate::host::session::{JobRun, JobSpec, LEAK_GC_CYCLES};
 
@@ -123,6 +123,15 @@ pub fn rounds(job: &JobSpec, run: &JobRun) -> String {
     out
 }
 
+/// `kind: exception: message` of a task failure.
+pub fn failure(f: &TaskFailure) -> String {
+    if f.exception.is_empty() {
+        format!("{}: {}", f.kind.describe(), f.message)
+    } else {
+        format!("{}: {}: {}", f.kind.describe(), f.exception, f.message)
+    }
+}
+
 /// The evidence line: loaded classes and metaspace over the rounds.
 fn growth(a: &Assessment, rounds: &[RoundRecord], baseline: &JvmFigures) -> String {
     let classes = match (rounds.first(), rounds.last()) {
@@ -160,6 +169,19 @@ fn loader_title(l: &AgentLoader) -> String {
     )
 }
 
+/// Each leaked loader with its suspects.
+fn leaked(out: &mut String, loaders: &[AgentLoader]) {
+    for l in loaders {
+        let _ = writeln!(out, "  {}", loader_title(l));
+        if l.suspects.is_empty() {
+            let _ = writeln!(out, "    (no suspect found)");
+        }
+        for s in &l.suspects {
+            let _ = writeln!(out, "    suspect [{}] {}", s.kind, s.description);
+        }
+    }
+}
+
 /// The verdict, with its evidence.
 pub fn verdict(job: &JobSpec, run: &JobRun) -> String {
     let a = &run.assessment;
@@ -187,15 +209,7 @@ pub fn verdict(job: &JobSpec, run: &JobRun) -> String {
                 let rounds: Vec<String> = run.rounds_alive.iter().map(u32::to_string).collect();
                 let _ = writeln!(out, "  still reachable: the loaders of round(s) {}", rounds.join(", "));
             }
-            for l in &a.leaked_loaders {
-                let _ = writeln!(out, "  {}", loader_title(l));
-                if l.suspects.is_empty() {
-                    let _ = writeln!(out, "    (no suspect found)");
-                }
-                for s in &l.suspects {
-                    let _ = writeln!(out, "    suspect [{}] {}", s.kind, s.description);
-                }
-            }
+            leaked(&mut out, &a.leaked_loaders);
         }
         Verdict::TaskFailure | Verdict::BadInput => {
             let what = if a.verdict == Verdict::BadInput {
@@ -205,35 +219,19 @@ pub fn verdict(job: &JobSpec, run: &JobRun) -> String {
             };
             let _ = writeln!(out, "verdict: {what}: {} failure(s)", a.failures.len());
             for f in &a.failures {
-                let exc = if f.failure.exception.is_empty() {
-                    String::new()
-                } else {
-                    format!(" {}:", f.failure.exception)
-                };
-                let _ = writeln!(
-                    out,
-                    "  round {} slot {}: {}:{exc} {}",
-                    f.round,
-                    f.slot,
-                    f.failure.kind.describe(),
-                    f.failure.message
-                );
+                let _ = writeln!(out, "  round {} slot {}: {}", f.round, f.slot, failure(&f.failure));
                 for frame in f.failure.stack.iter().take(3) {
                     let _ = writeln!(out, "      at {frame}");
                 }
             }
+            let _ = writeln!(out, "{}", growth(a, &run.rounds, &run.baseline));
             if !a.leaked_loaders.is_empty() {
                 let _ = writeln!(
                     out,
                     "  also {} leaked user-code classloader(s):",
                     a.leaked_loaders.len()
                 );
-                for l in &a.leaked_loaders {
-                    let _ = writeln!(out, "  {}", loader_title(l));
-                    for s in &l.suspects {
-                        let _ = writeln!(out, "    suspect [{}] {}", s.kind, s.description);
-                    }
-                }
+                leaked(&mut out, &a.leaked_loaders);
             }
         }
     }

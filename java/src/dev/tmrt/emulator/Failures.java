@@ -63,6 +63,45 @@ final class Failures {
         return false;
     }
 
+    /**
+     * What {@link #render} returns when rendering itself fails: with metaspace exhausted for
+     * good (classes kept by a leak), anything that would load a class fails too. A constant, so
+     * that producing it needs nothing.
+     */
+    static final String METASPACE_FALLBACK =
+            "{\"kind\":\"metaspace-exhausted\",\"exception\":\"java.lang.OutOfMemoryError\","
+                    + "\"message\":\"Metaspace (details lost: rendering them failed)\",\"stack\":[]}";
+    /** As {@link #METASPACE_FALLBACK}, for any other failure. */
+    static final String FALLBACK =
+            "{\"kind\":\"task-threw\",\"exception\":\"java.lang.Throwable\","
+                    + "\"message\":\"(details lost: rendering them failed)\",\"stack\":[]}";
+
+    /**
+     * {@code t} as JSON, never throwing: when rendering fails (out of memory), one of the
+     * constant fallbacks. {@link #warmUp()} has loaded every class this needs.
+     */
+    static String render(Throwable t) {
+        try {
+            JsonWriter json = new JsonWriter();
+            write(json, t);
+            return json.toString();
+        } catch (Throwable again) {
+            return t instanceof OutOfMemoryError || again instanceof OutOfMemoryError ? METASPACE_FALLBACK : FALLBACK;
+        }
+    }
+
+    /**
+     * Renders sample failures once, so that every class rendering needs is loaded and linked
+     * before a job can exhaust metaspace.
+     */
+    static void warmUp() {
+        Throwable sample = new IllegalStateException("warm-up", new OutOfMemoryError("Metaspace"));
+        render(sample);
+        render(new MemoryAllocationException("warm-up"));
+        render(new IllegalArgumentException("Cannot allocate more segments (warm-up)"));
+        render(new EntryPoint.BadEntry(EntryPoint.NO_ENTRY_METHOD, "warm-up\u0001"));
+    }
+
     /** Writes {@code {"kind","exception","message","stack"}}. */
     static void write(JsonWriter json, Throwable thrown) {
         String kind = kind(thrown);

@@ -77,6 +77,43 @@ public final class RoundDriver {
         for (int i = 0; i < slots.length; i++) {
             slots[i] = MemoryManager.create(slotBytes[i], pageSize);
         }
+        warmUp();
+    }
+
+    /**
+     * Runs every host-side path of a round once, before any job code: a job that exhausts
+     * metaspace for good (its classes kept by a leak) leaves no room to load a class, and the
+     * host must still report it, free the slots and judge the loaders.
+     */
+    private void warmUp() throws MalformedURLException {
+        Failures.warmUp();
+        try {
+            UserCodeClassLoaders.create(
+                            resolveOrder,
+                            jars,
+                            RoundDriver.class.getClassLoader(),
+                            parentFirstPatterns,
+                            checkLeakedClassLoader)
+                    .close();
+        } catch (IOException | RuntimeException e) {
+            // A jar the loader cannot use shows again, with its round and slot, in runRound.
+        }
+        MemoryManager mm = MemoryManager.create(2L * pageSize, pageSize);
+        Object owner = new TaskOwner(0, 0);
+        try {
+            mm.allocatePages(owner, 1);
+        } catch (dev.tmrt.memory.MemoryAllocationException e) {
+            throw new IllegalStateException("cannot allocate one page of a two-page memory manager", e);
+        }
+        mm.usageReport();
+        mm.releaseAll(owner);
+        mm.releaseAllMemory(owner);
+        mm.availableMemory();
+        mm.shutdown();
+        new JsonWriter().beginObject().name("w").value("\u0001").raw(null).value(0).endObject().toString();
+        JvmFigures.write(new JsonWriter());
+        aliveLoaders();
+        Telemetry.snapshot().toJson();
     }
 
     /**

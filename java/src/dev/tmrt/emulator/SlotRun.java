@@ -36,9 +36,7 @@ final class SlotRun implements Runnable {
             definingLoader = new WeakReference<>(c.getClassLoader());
             EntryPoint.run(c, ctx, args);
         } catch (Throwable t) {
-            JsonWriter json = new JsonWriter();
-            Failures.write(json, t);
-            failureJson = json.toString();
+            failureJson = Failures.render(t);
         } finally {
             millis = (System.nanoTime() - start) / 1_000_000;
         }
