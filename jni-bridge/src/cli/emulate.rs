@@ -169,10 +169,14 @@ pub fn run_with_progress(jvm: &crate::host::HostedJvm, plan: &TaskManagerPlan, j
             eprintln!("    slot {slot}: {}", render::failure(f));
         }
     });
-    result.map_err(|e| {
+    let run = result.map_err(|e| {
         eprintln!("tmrt emulate: {e}");
         EXIT_TASK_FAILURE
-    })
+    })?;
+    if !run.exit_intercepted {
+        eprintln!("tmrt emulate: note: this JVM refuses a security manager, so a job's System.exit would end tmrt");
+    }
+    Ok(run)
 }
 
 /// The exit status of a job's run: the verdict's, and a task failure when the driver itself failed.
@@ -223,6 +227,7 @@ pub fn report_json(
             "rounds_alive": run.rounds_alive,
             "agent": run.agent,
             "host_error": run.host_error,
+            "exit_intercepted": run.exit_intercepted,
             "assessment": run.assessment,
             "exit_code": exit_code(run),
         })).collect::<Vec<_>>(),

@@ -87,6 +87,26 @@ pub fn find_libjvm_from(java_home: Option<OsString>, path: Option<OsString>) -> 
     Err(JvmNotFound { tried })
 }
 
+/// The Java feature version (8, 11, 17, 21…) of the Java home holding `libjvm`, from the
+/// `JAVA_VERSION` line of its `release` file; `None` when that cannot be read.
+pub fn java_feature_version(libjvm: &Path) -> Option<u32> {
+    let home = libjvm.ancestors().find(|a| a.join("release").is_file())?;
+    let text = std::fs::read_to_string(home.join("release")).ok()?;
+    let line = text.lines().find_map(|l| l.strip_prefix("JAVA_VERSION="))?;
+    parse_feature_version(line.trim().trim_matches('"'))
+}
+
+/// `17.0.15` -> 17, `21` -> 21, `1.8.0_412` -> 8.
+pub fn parse_feature_version(v: &str) -> Option<u32> {
+    let mut parts = v.split(['.', '_', '-', '+']);
+    let first: u32 = parts.next()?.parse().ok()?;
+    if first == 1 {
+        parts.next()?.parse().ok()
+    } else {
+        Some(first)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +149,22 @@ mod tests {
             std::fs::canonicalize(&home)
                 .unwrap()
                 .join("jre/lib/amd64/server/libjvm.so")
+        );
+    }
+
+    #[test]
+    fn feature_version_from_release_file() {
+        assert_eq!(parse_feature_version("17.0.15"), Some(17));
+        assert_eq!(parse_feature_version("21"), Some(21));
+        assert_eq!(parse_feature_version("1.8.0_412"), Some(8));
+        assert_eq!(parse_feature_version("x"), None);
+        let d = scratch("release");
+        let home = fake_home(&d, "lib/server/libjvm.so");
+        std::fs::write(home.join("release"), "IMPLEMENTOR=\"X\"\nJAVA_VERSION=\"11.0.2\"\n").unwrap();
+        assert_eq!(java_feature_version(&home.join("lib/server/libjvm.so")), Some(11));
+        assert_eq!(
+            java_feature_version(Path::new("/nonexistent/lib/server/libjvm.so")),
+            None
         );
     }
 

@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::artifacts::{find_jar, find_library, ArtifactNotFound};
 use super::driver::{DriverSettings, RoundDriver};
 use super::jvm::{HostedJvm, JvmSpec, StartError};
-use super::libjvm::{find_libjvm, JvmNotFound};
+use super::libjvm::{find_libjvm, java_feature_version, JvmNotFound};
 use super::throwable::JavaCallError;
 
 /// Full collections the agent runs before calling a released loader leaked.
@@ -44,14 +44,25 @@ impl fmt::Display for HostError {
 
 impl std::error::Error for HostError {}
 
-/// The JVM options a plan starts with, class path excluded.
-pub fn jvm_options(plan: &TaskManagerPlan, library: &std::path::Path, leak_gc_cycles: u32) -> Vec<String> {
+/// The JVM options a plan starts with, class path excluded. From Java 12 on, the JVM must be
+/// told up front that a security manager may be installed (`-Djava.security.manager=allow`),
+/// which the driver does to intercept a job's `System.exit`; Java 11 allows it by default and
+/// would read `allow` as a class name.
+pub fn jvm_options(
+    plan: &TaskManagerPlan,
+    library: &std::path::Path,
+    leak_gc_cycles: u32,
+    java_version: Option<u32>,
+) -> Vec<String> {
     let mut v = plan.jvm_options.clone();
     v.push(format!(
         "-agentpath:{}=leak-gc-cycles={leak_gc_cycles},log=off",
         library.display()
     ));
     v.push(format!("-Dtmrt.library={}", library.display()));
+    if java_version.is_some_and(|j| j >= 12) {
+        v.push("-Djava.security.manager=allow".to_string());
+    }
     v
 }
 
@@ -62,10 +73,11 @@ pub fn start_taskmanager(plan: &TaskManagerPlan, libs: &[PathBuf]) -> Result<(Ho
     let jar = find_jar().map_err(HostError::Artifact)?;
     let mut class_path = libs.to_vec();
     class_path.push(jar);
+    let java_version = java_feature_version(&libjvm);
     let spec = JvmSpec {
+        options: jvm_options(plan, &library, LEAK_GC_CYCLES, java_version),
         libjvm,
         class_path,
-        options: jvm_options(plan, &library, LEAK_GC_CYCLES),
     };
     let t = Instant::now();
     let jvm = HostedJvm::start(spec).map_err(HostError::Start)?;
@@ -93,6 +105,8 @@ pub struct JobRun {
     pub rounds_alive: Vec<u32>,
     /// The driver itself failed (the run stopped there).
     pub host_error: Option<String>,
+    /// Whether a job's `System.exit` is intercepted (else it would end the process).
+    pub exit_intercepted: bool,
     pub assessment: Assessment,
 }
 
@@ -116,7 +130,7 @@ pub fn run_job(
     };
     let driver = RoundDriver::create(jvm, &settings)?;
     let baseline_json = driver.baseline()?;
-    let (baseline, known_before) = parse_baseline(&baseline_json)?;
+    let (baseline, known_before, exit_intercepted) = parse_baseline(&baseline_json)?;
 
     let mut rounds = Vec::new();
     let mut host_error = None;
@@ -153,6 +167,7 @@ pub fn run_job(
         agent,
         rounds_alive,
         host_error,
+        exit_intercepted,
         assessment,
     })
 }
@@ -164,18 +179,20 @@ fn parse<T: serde::de::DeserializeOwned>(json: &str, call: &str) -> Result<T, Ja
     })
 }
 
-/// `baseline()` gives `{"figures": {...}, "agent": report}`; the ids of the loaders the agent
-/// knew before the job are excluded from its verdict.
-fn parse_baseline(json: &str) -> Result<(JvmFigures, BTreeSet<String>), JavaCallError> {
+/// `baseline()` gives `{"figures": {...}, "agent": report, "exit_intercepted": bool}`; the ids
+/// of the loaders the agent knew before the job are excluded from its verdict.
+fn parse_baseline(json: &str) -> Result<(JvmFigures, BTreeSet<String>, bool), JavaCallError> {
     #[derive(serde::Deserialize)]
     struct Baseline {
         figures: JvmFigures,
         #[serde(default)]
         agent: AgentReport,
+        #[serde(default)]
+        exit_intercepted: bool,
     }
     let b: Baseline = parse(json, "RoundDriver.baseline")?;
     let ids = b.agent.loaders.iter().map(|l| l.id.to_string()).collect();
-    Ok((b.figures, ids))
+    Ok((b.figures, ids, b.exit_intercepted))
 }
 
 fn parse_finish(json: &str) -> Result<(serde_json::Value, Vec<u32>), JavaCallError> {

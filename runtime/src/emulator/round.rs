@@ -22,6 +22,9 @@ pub enum FailureKind {
     SlotBudgetExceeded,
     /// `OutOfMemoryError: Metaspace` (or `Compressed class space`).
     MetaspaceExhausted,
+    /// The task called `System.exit` or `Runtime.halt` (intercepted as Flink's
+    /// `cluster.intercept-user-system-exit: THROW` does).
+    SystemExit,
 }
 
 impl FailureKind {
@@ -38,6 +41,7 @@ impl FailureKind {
             FailureKind::TaskThrew => "task threw",
             FailureKind::SlotBudgetExceeded => "task exceeded its slot's managed-memory budget",
             FailureKind::MetaspaceExhausted => "metaspace exhausted",
+            FailureKind::SystemExit => "task called System.exit",
         }
     }
 }
@@ -151,6 +155,7 @@ mod tests {
             (FailureKind::TaskThrew, "\"task-threw\""),
             (FailureKind::SlotBudgetExceeded, "\"slot-budget-exceeded\""),
             (FailureKind::MetaspaceExhausted, "\"metaspace-exhausted\""),
+            (FailureKind::SystemExit, "\"system-exit\""),
         ] {
             assert_eq!(serde_json::to_string(&k).unwrap(), s);
             assert_eq!(serde_json::from_str::<FailureKind>(s).unwrap(), k);

@@ -70,7 +70,7 @@ pub enum Verdict {
     Clean,
     /// Every task completed, and at least one user-code loader leaked.
     LeakFound,
-    /// A task threw, exceeded its slot budget or exhausted metaspace.
+    /// A task threw, exceeded its slot budget, exhausted metaspace or called `System.exit`.
     TaskFailure,
     /// The entry class is missing or has no suitable entry method.
     BadInput,

@@ -7,6 +7,7 @@ final class Failures {
     static final String TASK_THREW = "task-threw";
     static final String SLOT_BUDGET_EXCEEDED = "slot-budget-exceeded";
     static final String METASPACE_EXHAUSTED = "metaspace-exhausted";
+    static final String SYSTEM_EXIT = "system-exit";
 
     private static final int STACK_FRAMES = 8;
 
@@ -20,6 +21,9 @@ final class Failures {
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
             if (c instanceof MemoryAllocationException || isOverTotal(c)) {
                 return SLOT_BUDGET_EXCEEDED;
+            }
+            if (c instanceof UserSystemExitException) {
+                return SYSTEM_EXIT;
             }
             if (c instanceof OutOfMemoryError) {
                 String m = String.valueOf(c.getMessage());
@@ -38,6 +42,9 @@ final class Failures {
                 return c;
             }
             if (METASPACE_EXHAUSTED.equals(kind) && c instanceof OutOfMemoryError) {
+                return c;
+            }
+            if (SYSTEM_EXIT.equals(kind) && c instanceof UserSystemExitException) {
                 return c;
             }
         }
@@ -98,6 +105,7 @@ final class Failures {
         Throwable sample = new IllegalStateException("warm-up", new OutOfMemoryError("Metaspace"));
         render(sample);
         render(new MemoryAllocationException("warm-up"));
+        render(new UserSystemExitException(0));
         render(new IllegalArgumentException("Cannot allocate more segments (warm-up)"));
         render(new EntryPoint.BadEntry(EntryPoint.NO_ENTRY_METHOD, "warm-up\u0001"));
     }

@@ -58,6 +58,13 @@ final class JsonWriter {
         return this;
     }
 
+    JsonWriter value(boolean b) {
+        comma();
+        out.append(b);
+        needComma = true;
+        return this;
+    }
+
     /** Inserts already-rendered JSON as a value. */
     JsonWriter raw(String json) {
         comma();

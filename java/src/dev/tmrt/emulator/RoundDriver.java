@@ -40,11 +40,14 @@ public final class RoundDriver {
     private final long[] slotBytes;
     private final int pageSize;
     private final MemoryManager[] slots;
+    private final boolean exitIntercepted;
     /** Per round, weak references to its user-code loader and the loaders that defined its entry. */
     private final List<List<WeakReference<ClassLoader>>> loaders = new ArrayList<>();
 
     /** How long {@link #finish} waits at most for the rounds' loaders to be collected. */
     static final long SETTLE_MILLIS = 1_000;
+    /** How long each round waits at most for its own loader to be collected. */
+    static final long ROUND_SETTLE_MILLIS = 200;
     /** How often it collects while waiting. */
     static final long SETTLE_STEP_MILLIS = 25;
 
@@ -78,6 +81,15 @@ public final class RoundDriver {
             slots[i] = MemoryManager.create(slotBytes[i], pageSize);
         }
         warmUp();
+        exitIntercepted = ExitInterceptor.install();
+    }
+
+    /**
+     * Whether a job's {@code System.exit} is intercepted (thrown as {@link
+     * UserSystemExitException} in its thread) rather than ending the process.
+     */
+    public boolean exitIntercepted() {
+        return exitIntercepted;
     }
 
     /**
@@ -110,7 +122,7 @@ public final class RoundDriver {
         mm.releaseAllMemory(owner);
         mm.availableMemory();
         mm.shutdown();
-        new JsonWriter().beginObject().name("w").value("\u0001").raw(null).value(0).endObject().toString();
+        new JsonWriter().beginObject().name("w").value("\u0001").raw(null).value(0).value(true).endObject().toString();
         JvmFigures.write(new JsonWriter());
         aliveLoaders();
         Telemetry.snapshot().toJson();
@@ -126,6 +138,7 @@ public final class RoundDriver {
         json.beginObject().name("figures");
         JvmFigures.write(json);
         json.name("agent").raw(Telemetry.snapshot().toJson());
+        json.name("exit_intercepted").value(exitIntercepted);
         return json.endObject().toString();
     }
 
@@ -139,6 +152,7 @@ public final class RoundDriver {
         // runSlots has returned: no frame of this thread refers to the round's loader any more
         // (a dead local of a running frame would still be a GC root).
         fullGc();
+        settle(ROUND_SETTLE_MILLIS);
         json.name("after");
         JvmFigures.write(json);
         json.name("loaders_alive").value(aliveLoaders());
@@ -260,7 +274,7 @@ public final class RoundDriver {
      * "rounds_alive": [rounds whose loader is still reachable]}}.
      */
     public String finish(int gcCycles) throws InterruptedException {
-        settle();
+        settle(SETTLE_MILLIS);
         String report = Telemetry.collectAndSnapshot(gcCycles).toJson();
         JsonWriter json = new JsonWriter();
         json.beginObject().name("agent").raw(report).name("rounds_alive").beginArray();
@@ -277,13 +291,14 @@ public final class RoundDriver {
     }
 
     /**
-     * Gives transient references to the rounds' loaders time to go before the agent's verdict:
-     * a JIT compilation of the job's code still in flight holds its class (and loader) through
-     * the compiler's own handles. Collects every {@link #SETTLE_STEP_MILLIS} until every
-     * round's loader is gone or {@link #SETTLE_MILLIS} have passed; a real leak waits it out.
+     * Gives transient references to the loaders time to go: right after a round, its loader may
+     * still be held for a moment (a JIT compilation of the job's code in flight holds its class
+     * through the compiler's own handles; the agent and the JDK's cleaner threads briefly hold
+     * what they are processing). Collects every {@link #SETTLE_STEP_MILLIS} until no round's
+     * loader is reachable or {@code maxMillis} have passed; a real leak waits it out.
      */
-    private void settle() throws InterruptedException {
-        long deadline = System.nanoTime() + SETTLE_MILLIS * 1_000_000L;
+    private void settle(long maxMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + maxMillis * 1_000_000L;
         while (aliveLoaders() > 0 && System.nanoTime() < deadline) {
             Thread.sleep(SETTLE_STEP_MILLIS);
             fullGc();
