@@ -3,6 +3,7 @@ package dev.tmrt.classload;
 import java.io.ByteArrayInputStream;
 import java.io.File;
 import java.io.IOException;
+import java.lang.ref.Cleaner;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.net.MalformedURLException;
@@ -33,6 +34,9 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
 
     private static final Object NO_MANIFEST = new Object();
 
+    /** Releases the native index of a loader that is never closed, once it is unreachable. */
+    private static final Cleaner CLEANER = Cleaner.create();
+
     private final String[] alwaysParentFirstPatterns;
     /** Native handle, or 0 when the JDK's own lookup serves this loader's URLs. */
     private final long handle;
@@ -42,6 +46,7 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
     private final CodeSource[] codeSources;
     private final boolean[] multiRelease;
     private final AtomicReferenceArray<Object> manifests;
+    private final Cleaner.Cleanable releaser;
     private volatile boolean closed;
 
     IndexedUserCodeClassLoader(
@@ -57,9 +62,13 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
             this.codeSources = null;
             this.multiRelease = null;
             this.manifests = null;
+            this.releaser = null;
             return;
         }
-        this.handle = NativeJarIndex.open(paths, Runtime.version().feature(), alwaysParentFirstPatterns);
+        long h = NativeJarIndex.open(paths, Runtime.version().feature(), alwaysParentFirstPatterns);
+        this.handle = h;
+        // The action captures the handle only, never the loader.
+        this.releaser = CLEANER.register(this, () -> NativeJarIndex.close(h));
         int n = jarUrls.length;
         this.baseUrls = new URL[n];
         this.baseFiles = new String[n];
@@ -75,7 +84,7 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
                 multiRelease[i] = NativeJarIndex.isMultiRelease(handle, i);
             }
         } catch (MalformedURLException e) {
-            NativeJarIndex.close(handle);
+            releaser.clean();
             throw new IllegalArgumentException("tmrt: bad jar URL: " + e.getMessage(), e);
         }
     }
@@ -319,8 +328,8 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
         try {
             super.close();
         } finally {
-            if (handle != 0) {
-                NativeJarIndex.close(handle);
+            if (releaser != null) {
+                releaser.clean();
             }
             markReleased(this);
         }
