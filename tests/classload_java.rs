@@ -415,3 +415,54 @@ fn an_unindexable_jar_is_an_error_naming_it() {
     );
     assert_eq!(lines[1], "Unknown resolve order: sideways");
 }
+
+/// The always-parent-first patterns tmrt derives from a configuration equal the ones Flink's
+/// `CoreOptions.getParentFirstLoaderPatterns` returns for it (Flink 1.20.3 in a real JVM).
+#[test]
+fn parent_first_patterns_match_flinks_core_options() {
+    use runtime::classload::ClassLoadingOptions;
+    use runtime::config::{Configuration, FlinkVersion};
+
+    let Some(dist) = flink_dist("1.20.3") else { return };
+    let cases: Vec<Vec<(&str, &str)>> = vec![
+        vec![],
+        vec![("classloader.parent-first-patterns.additional", "com.acme.;org.foo")],
+        vec![("classloader.parent-first-patterns.default", " a. ; 'b;c' ;;d")],
+        vec![("classloader.parent-first-patterns.default", "\"q\"\"uote\";x.")],
+        vec![("classloader.parent-first-patterns", "x.;y.")],
+        vec![
+            ("classloader.parent-first-patterns", "x."),
+            ("classloader.parent-first-patterns.default", "z."),
+            ("classloader.parent-first-patterns.additional", " w. "),
+        ],
+    ];
+    let dir = scratch_dir("cl-core-options");
+    let input = dir.join("cases.txt");
+    let mut text = String::new();
+    for case in &cases {
+        for (k, v) in case {
+            text.push_str(&format!("{k}\t{v}\n"));
+        }
+        text.push_str("--\n");
+    }
+    std::fs::write(&input, text).unwrap();
+    let src = "import java.nio.file.*; import java.util.*; \
+        import org.apache.flink.configuration.*; \
+        public class Patterns { public static void main(String[] a) throws Exception { \
+          Configuration c = new Configuration(); \
+          for (String line : Files.readAllLines(Paths.get(a[0]))) { \
+            if (line.equals(\"--\")) { System.out.println(String.join(\"|\", CoreOptions.getParentFirstLoaderPatterns(c))); c = new Configuration(); continue; } \
+            String[] kv = line.split(\"\\t\", 2); c.setString(kv[0], kv[1]); } } }";
+    let classes = compile_java(&dir, &[("Patterns.java", src)], std::slice::from_ref(&dist));
+    let cp = join_classpath(&[dist, classes]);
+    let out = run_java(&["-cp", &cp, "Patterns", &input.display().to_string()]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let flink: Vec<&str> = stdout.lines().filter(|l| !l.starts_with("SLF4J")).collect();
+    assert_eq!(flink.len(), cases.len(), "{stdout}");
+    for (case, expected) in cases.iter().zip(flink) {
+        let conf = Configuration::from_pairs(case.iter().copied());
+        let ours = ClassLoadingOptions::from_config(&conf, FlinkVersion::V1_20).unwrap();
+        assert_eq!(ours.parent_first_patterns.join("|"), expected, "configuration {case:?}");
+    }
+}
