@@ -524,3 +524,58 @@ fn parent_first_patterns_match_flinks_core_options() {
         eprintln!("SKIPPED: no Flink release under .flink/ to compare with");
     }
 }
+
+/// A class entry whose bytes fail their CRC check is a `ClassNotFoundException` whose cause names
+/// the jar and the entry (as `URLClassLoader.findClass` wraps read failures), never an undeclared
+/// exception or a crash.
+#[test]
+fn a_corrupt_class_entry_is_class_not_found_naming_the_jar() {
+    let dir = scratch_dir("cl-corrupt");
+    let classes = compile_java(
+        &dir.join("victim"),
+        &[(
+            "Victim.java",
+            "public class Victim { static final String S = \"some constant text\"; }",
+        )],
+        &[],
+    );
+    let jar = dir.join("corrupt.jar");
+    let st = Command::new(jdk_tool("jar"))
+        .args(["--create", "--no-compress", "--file"])
+        .arg(&jar)
+        .arg("-C")
+        .arg(&classes)
+        .arg("Victim.class")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut bytes = std::fs::read(&jar).unwrap();
+    let needle = b"some constant text";
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("stored class bytes");
+    bytes[at] = b'S';
+    std::fs::write(&jar, &bytes).unwrap();
+    let src = format!(
+        "public class Load {{ public static void main(String[] a) throws Exception {{ \
+           java.net.URLClassLoader l = dev.tmrt.classload.UserCodeClassLoaders.childFirst(new java.net.URL[] {{ new java.io.File(\"{}\").toURI().toURL() }}, Load.class.getClassLoader(), new String[0], true); \
+           try {{ l.loadClass(\"Victim\"); System.out.println(\"loaded\"); }} \
+           catch (ClassNotFoundException e) {{ System.out.println(\"CNFE \" + e.getMessage() + \" cause \" + e.getCause()); }} }} }}",
+        jar.display()
+    );
+    let main = compile_java(&dir.join("main"), &[("Load.java", &src)], &[tmrt_jar()]);
+    let lib = format!("-Dtmrt.library={}", libtmrt().display());
+    let cp = join_classpath(&[tmrt_jar(), main]);
+    let out = run_java(&[&lib, "-cp", &cp, "Load"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.starts_with("CNFE Victim cause java.io.IOException: tmrt: cannot read jar "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&jar.display().to_string()) && stdout.contains("Victim.class"),
+        "{stdout}"
+    );
+}

@@ -162,7 +162,8 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
         byte[] bytes;
         try {
             bytes = NativeJarIndex.read(handle, location);
-        } catch (IllegalStateException e) {
+        } catch (IOException | IllegalStateException e) {
+            // URLClassLoader.findClass turns a read failure into ClassNotFoundException too.
             throw new ClassNotFoundException(name, e);
         }
         int dot = name.lastIndexOf('.');
