@@ -116,7 +116,15 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
         if (handle == 0 || closed) {
             return checkPatterns && matchesPattern(name) ? NativeJarIndex.PARENT_FIRST : NativeJarIndex.NOT_FOUND;
         }
-        return NativeJarIndex.findClass(handle, name, checkPatterns);
+        try {
+            return NativeJarIndex.findClass(handle, name, checkPatterns);
+        } catch (IllegalStateException e) {
+            // close() on another thread released the index between the check and the call.
+            if (closed) {
+                return checkPatterns && matchesPattern(name) ? NativeJarIndex.PARENT_FIRST : NativeJarIndex.NOT_FOUND;
+            }
+            throw e;
+        }
     }
 
     /** Pattern decision without the index (JDK-lookup mode, or closed): Flink's own loop. */
@@ -245,8 +253,15 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
         if (closed || name == null) {
             return null;
         }
-        long location = NativeJarIndex.find(handle, name);
-        return location < 0 ? null : resourceUrl(name, location);
+        try {
+            long location = NativeJarIndex.find(handle, name);
+            return location < 0 ? null : resourceUrl(name, location);
+        } catch (IllegalStateException e) {
+            if (closed) {
+                return null; // closed concurrently
+            }
+            throw e;
+        }
     }
 
     @Override
@@ -257,15 +272,22 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
         if (closed || name == null) {
             return Collections.emptyEnumeration();
         }
-        long[] locations = NativeJarIndex.findAll(handle, name);
-        List<URL> urls = new ArrayList<>(locations.length);
-        for (long l : locations) {
-            URL u = resourceUrl(name, l);
-            if (u != null) {
-                urls.add(u);
+        try {
+            long[] locations = NativeJarIndex.findAll(handle, name);
+            List<URL> urls = new ArrayList<>(locations.length);
+            for (long l : locations) {
+                URL u = resourceUrl(name, l);
+                if (u != null) {
+                    urls.add(u);
+                }
             }
+            return Collections.enumeration(urls);
+        } catch (IllegalStateException e) {
+            if (closed) {
+                return Collections.emptyEnumeration(); // closed concurrently
+            }
+            throw e;
         }
-        return Collections.enumeration(urls);
     }
 
     /** {@code URLClassPath.JarLoader.checkResource}: base URL + encoded name (real entry name in multi-release jars). */
