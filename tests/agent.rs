@@ -133,13 +133,16 @@ fn released_loaders_kept_alive_are_reported_leaked_with_their_suspects() {
     let report = dir.join("leaks.json");
     let agent = agent_arg(&format!("report={},leak-gc-cycles=2", report.display()));
     let plugins = format!("{}/", plugins.display());
-    let (stdout, stderr) = run_ok(&[&agent, "-cp", &cp, "LeakMain", &plugins, "2"]);
+    let on_request = dir.join("on-request.json");
+    let on_request_arg = on_request.display().to_string();
+    let (stdout, stderr) = run_ok(&[&agent, "-cp", &cp, "LeakMain", &plugins, "2", &on_request_arg]);
     assert!(stdout.contains("LEAKED leak-thread leak-cache\n"), "{stdout}");
     assert!(stderr.contains("leaked: alive after 2 full collections"), "{stderr}");
     let json_text = &stdout[stdout.find('{').unwrap()..];
     let at_snapshot: serde_json::Value = serde_json::from_str(json_text).unwrap();
     let at_exit: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    for json in [&at_snapshot, &at_exit] {
+    let requested: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&on_request).unwrap()).unwrap();
+    for json in [&at_snapshot, &requested, &at_exit] {
         let loaders = json["loaders"].as_array().unwrap();
         let by_name = |n: &str| {
             loaders

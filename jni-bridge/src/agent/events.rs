@@ -93,7 +93,11 @@ pub unsafe fn load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> jint {
         dead: AtomicBool::new(false),
         figures: Mutex::new(JvmFigures::default()),
         metrics_text: Mutex::new(Arc::new(String::new())),
+        metrics_requested: AtomicU64::new(0),
+        metrics_rendered: AtomicU64::new(0),
         agent_thread: std::sync::OnceLock::new(),
+        class_load_events: AtomicU64::new(0),
+        class_load_nanos: AtomicU64::new(0),
     }) {
         Some(a) => a,
         None => return 0,
@@ -221,6 +225,15 @@ unsafe extern "system" fn vm_death(_jvmti: RawEnv, jni: *mut jni::sys::JNIEnv) {
                 }
             }
         }
+        agent.log(LogLevel::Debug, || {
+            let n = agent.class_load_events.load(Ordering::Relaxed);
+            let ns = agent.class_load_nanos.load(Ordering::Relaxed);
+            format!(
+                "ClassLoad callbacks: {n} events, {:.1} ms in tmrt code ({:.2} us per class)",
+                ns as f64 / 1e6,
+                if n == 0 { 0.0 } else { ns as f64 / n as f64 / 1e3 }
+            )
+        });
         agent.dead.store(true, Ordering::Release);
         agent.wake();
     })
@@ -236,8 +249,15 @@ unsafe extern "system" fn class_load(_jvmti: RawEnv, jni: *mut jni::sys::JNIEnv,
         let Ok(mut env) = (unsafe { JNIEnv::from_raw(jni) }) else {
             return;
         };
+        let timed = (agent.options.log >= LogLevel::Debug).then(std::time::Instant::now);
         // SAFETY: `klass` is the live class reference of this ClassLoad event.
         unsafe { loaders::on_class(agent, &mut env, klass) };
+        if let Some(t0) = timed {
+            agent.class_load_events.fetch_add(1, Ordering::Relaxed);
+            agent
+                .class_load_nanos
+                .fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        }
     })
 }
 

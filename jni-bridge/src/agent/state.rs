@@ -50,7 +50,14 @@ pub struct Agent {
     pub figures: Mutex<JvmFigures>,
     /// The Prometheus text the agent thread rendered last.
     pub metrics_text: Mutex<Arc<String>>,
+    /// Scrapes asked for (bumped by the HTTP thread) and answered (set by the agent thread).
+    pub metrics_requested: AtomicU64,
+    pub metrics_rendered: AtomicU64,
     pub agent_thread: OnceLock<std::thread::Thread>,
+    /// At `log=debug`: `ClassLoad` events handled and the time spent in tmrt's code for them,
+    /// reported at VM death (the agent's own share of class-loading cost).
+    pub class_load_events: AtomicU64,
+    pub class_load_nanos: AtomicU64,
 }
 
 // SAFETY: the raw monitor is a JVMTI handle usable from any thread; everything else is Sync.
