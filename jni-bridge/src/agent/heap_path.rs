@@ -21,10 +21,13 @@ use runtime::telemetry::{LoaderId, Tag};
 use super::jvmti::*;
 use super::state::Agent;
 
+/// Most heap walks one leak analysis runs (one per newly leaked loader).
+pub const MAX_WALKS_PER_ANALYSIS: usize = 4;
 /// Most objects one walk may tag before giving up.
 pub const MAX_OBJECTS: usize = 1_000_000;
-/// Longest one walk may run before giving up.
-pub const MAX_TIME: Duration = Duration::from_secs(10);
+/// Longest one walk may run before giving up. The walk runs at a safepoint (application threads
+/// stopped), so this also bounds the pause it causes, plus one heap iteration to remove the tags.
+pub const MAX_TIME: Duration = Duration::from_secs(2);
 
 #[allow(clippy::too_many_arguments)]
 unsafe extern "system" fn on_reference(

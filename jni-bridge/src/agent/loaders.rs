@@ -72,6 +72,11 @@ pub unsafe fn on_class(agent: &Agent, env: &mut JNIEnv<'_>, klass: jclass) {
         // SAFETY: as above.
         unsafe { jvmti.set_tag(klass, Tag::Class { loader: id, seq }.encode()) };
     }
+    if !loader.is_null() {
+        // Outside a callback (initial enumeration) local references would pile up.
+        // SAFETY: a local reference from GetClassLoader, not used afterwards.
+        let _ = env.delete_local_ref(unsafe { JObject::from_raw(loader) });
+    }
 }
 
 /// The id of a loader (a live, non-null reference), registering and tagging it the first time.
