@@ -3,8 +3,9 @@
 //! Every callback catches panics (nothing unwinds into the JVM) and does only what the JVMTI
 //! specification allows in its context: `ClassLoad` and `VMInit`/`VMDeath` may use JNI;
 //! `GarbageCollectionFinish` and `ObjectFree` call no JNI and no JVMTI function at all — the first
-//! bumps an atomic and unparks the agent thread, the second updates the model under its mutex,
-//! which is never held across a call into the JVM.
+//! bumps an atomic and unparks the agent thread, the second (a loader was collected, and its
+//! classes unloaded with it) updates the model under its mutex, which is never held across a
+//! call into the JVM.
 
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -91,6 +92,7 @@ pub unsafe fn load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> jint {
         analysis: Mutex::new(()),
         gc_epoch: AtomicU64::new(0),
         dead: AtomicBool::new(false),
+        first_untracked_loader: std::sync::atomic::AtomicU32::new(u32::MAX),
         figures: Mutex::new(JvmFigures::default()),
         metrics_text: Mutex::new(Arc::new(String::new())),
         metrics_requested: AtomicU64::new(0),
@@ -273,10 +275,10 @@ unsafe extern "system" fn gc_finish(_jvmti: RawEnv) {
 unsafe extern "system" fn object_free(_jvmti: RawEnv, tag: jlong) {
     guard(|| {
         let Some(agent) = state::agent() else { return };
-        match Tag::decode(tag) {
-            Some(Tag::Loader(id)) => agent.model.lock().loader_collected(id),
-            Some(Tag::Class { loader, .. }) => agent.model.lock().class_unloaded(loader),
-            _ => {}
+        // A collected loader's classes were unloaded with it. Class tags (set only during the
+        // initial enumeration) and walk tags carry nothing to count.
+        if let Some(Tag::Loader(id)) = Tag::decode(tag) {
+            agent.model.lock().loader_collected(id);
         }
     })
 }

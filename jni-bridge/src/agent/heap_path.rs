@@ -3,9 +3,10 @@
 //!
 //! The decisions are [`runtime::telemetry::walk::ReferenceWalk`]'s (tag on first reach, remember
 //! the edge, stop at the target or a budget, skip `Reference.referent`); this module feeds it the
-//! JVM's callbacks, removes the walk tags afterwards with one `IterateThroughHeap` pass, and names
-//! what is on the path: classes by their tags, field indices with JVMTI's numbering (the fields of
-//! all implemented interfaces first, then each class's fields from `java.lang.Object` down).
+//! JVM's callbacks, names what is on the path — classes by tags given to every loaded class for
+//! the walk, field indices with JVMTI's numbering (the fields of all implemented interfaces first,
+//! then each class's fields from `java.lang.Object` down) — and removes the walk tags afterwards
+//! with one `IterateThroughHeap` pass.
 
 use std::collections::HashMap;
 use std::ffi::c_void;
@@ -89,15 +90,15 @@ unsafe extern "system" fn clear_walk_tag(
 /// (the loader became unreachable), `Err` when the walk was cut short or failed.
 pub fn describe_path(agent: &Agent, env: &mut JNIEnv<'_>, id: LoaderId) -> Result<Option<String>, String> {
     let jvmti = agent.jvmti;
-    let mut array_classes = HashMap::new();
+    let mut class_names = HashMap::new();
     let referent_index = env
         .with_local_frame(64, |env| {
-            Ok::<_, jni::errors::Error>(prepare_classes(jvmti, env, &mut array_classes))
+            Ok::<_, jni::errors::Error>(prepare_classes(jvmti, env, &mut class_names))
         })
         .unwrap_or_default();
     let mut walk = ReferenceWalk::new(
         Tag::Loader(id).encode(),
-        array_classes.len() as u64,
+        class_names.len() as u64,
         MAX_OBJECTS,
         Instant::now() + MAX_TIME,
         referent_index,
@@ -117,33 +118,35 @@ pub fn describe_path(agent: &Agent, env: &mut JNIEnv<'_>, id: LoaderId) -> Resul
             &mut walk as *mut ReferenceWalk as *const c_void,
         )
     };
+    let result = if rc != ERROR_NONE {
+        Err(format!("FollowReferences failed with JVMTI error {rc}"))
+    } else {
+        match walk.outcome() {
+            Outcome::Found(chain) => Ok(Some(
+                env.with_local_frame(64, |env| {
+                    Ok::<_, jni::errors::Error>(render(agent, env, &chain, &class_names))
+                })
+                .unwrap_or_else(|_| "path found, but rendering it failed".to_string()),
+            )),
+            Outcome::Unreachable => Ok(None),
+            Outcome::Stopped(why, n) => Err(format!("heap walk stopped: {why} after {n} objects")),
+        }
+    };
+    // Remove every walk tag (objects reached, and the classes tagged for naming).
     let mut cleanup = HeapCallbacks {
         slots: [std::ptr::null(); 16],
     };
     cleanup.slots[0] = clear_walk_tag as HeapIterationCallback as *const c_void;
     // SAFETY: as above; visits tagged objects only.
     unsafe { jvmti.iterate_through_heap(HEAP_FILTER_UNTAGGED, std::ptr::null_mut(), &cleanup, std::ptr::null()) };
-    if rc != ERROR_NONE {
-        return Err(format!("FollowReferences failed with JVMTI error {rc}"));
-    }
-    let chain = match walk.outcome() {
-        Outcome::Found(chain) => chain,
-        Outcome::Unreachable => return Ok(None),
-        Outcome::Stopped(why, n) => return Err(format!("heap walk stopped: {why} after {n} objects")),
-    };
-    let path = env
-        .with_local_frame(64, |env| {
-            Ok::<_, jni::errors::Error>(render(agent, env, &chain, &array_classes))
-        })
-        .unwrap_or_else(|_| "path found, but rendering it failed".to_string());
-    Ok(Some(path))
+    result
 }
 
-/// Prepares the loaded classes for a walk: returns the `referent` field index of every loaded
-/// subclass of `java.lang.ref.Reference`, by class tag, and gives each array class (which no
-/// `ClassLoad` event tagged) a walk tag numbered from 1, recording its name, so that paths name
-/// arrays too. The walk tags are removed with all others after the walk.
-fn prepare_classes(jvmti: Jvmti, env: &mut JNIEnv<'_>, array_classes: &mut HashMap<i64, String>) -> HashMap<i64, jint> {
+/// Prepares the loaded classes for a walk: gives every class without a tag (all but the few
+/// tagged while the agent enumerated the classes loaded before it) a walk tag numbered from 1 and
+/// records its name, so that the walk's class tags name classes; returns the `referent` field
+/// index of every loaded subclass of `java.lang.ref.Reference`, by class tag.
+fn prepare_classes(jvmti: Jvmti, env: &mut JNIEnv<'_>, class_names: &mut HashMap<i64, String>) -> HashMap<i64, jint> {
     let mut out = HashMap::new();
     let Ok(reference) = env.find_class("java/lang/ref/Reference") else {
         let _ = env.exception_clear();
@@ -158,21 +161,18 @@ fn prepare_classes(jvmti: Jvmti, env: &mut JNIEnv<'_>, array_classes: &mut HashM
     for i in 0..count.max(0) as usize {
         // SAFETY: `classes` has `count` live local references.
         let k = unsafe { JClass::from_raw(*classes.add(i)) };
-        let mut is_array = 0;
-        // SAFETY: a live class reference; writable out-pointer.
-        unsafe { jvmti.is_array_class(k.as_raw(), &mut is_array) };
         // SAFETY: a live class reference.
-        if is_array != 0 && unsafe { jvmti.tag_of(k.as_raw()) } == 0 {
-            let tag = Tag::Walk(array_classes.len() as u64 + 1).encode();
+        let mut tag = unsafe { jvmti.tag_of(k.as_raw()) };
+        if tag == 0 {
             // SAFETY: a live class reference.
             if let Some(name) = unsafe { jvmti.class_name(k.as_raw()) } {
+                tag = Tag::Walk(class_names.len() as u64 + 1).encode();
                 // SAFETY: a live class reference.
                 unsafe { jvmti.set_tag(k.as_raw(), tag) };
-                array_classes.insert(tag, name);
+                class_names.insert(tag, name);
             }
-        } else if env.is_assignable_from(&k, &reference).unwrap_or(false) {
-            // SAFETY: a live class reference.
-            let tag = unsafe { jvmti.tag_of(k.as_raw()) };
+        }
+        if tag != 0 && env.is_assignable_from(&k, &reference).unwrap_or(false) {
             let names = field_names(jvmti, env, &k);
             if let Some(idx) = names.iter().position(|n| n == "referent") {
                 out.insert(tag, idx as jint);
@@ -271,13 +271,14 @@ fn declared_fields(jvmti: Jvmti, c: jclass) -> Vec<(usize, String)> {
     out
 }
 
-fn render(agent: &Agent, env: &mut JNIEnv<'_>, chain: &[(i64, Edge)], array_classes: &HashMap<i64, String>) -> String {
+fn render(agent: &Agent, env: &mut JNIEnv<'_>, chain: &[(i64, Edge)], class_names: &HashMap<i64, String>) -> String {
     let jvmti = agent.jvmti;
     // Resolve every class tag on the path (objects' classes and class objects) to a jclass.
     let mut wanted: Vec<jlong> = Vec::new();
     for (t, e) in chain {
         for tag in [*t, e.class_tag] {
-            if matches!(Tag::decode(tag), Some(Tag::Class { .. })) && !wanted.contains(&tag) {
+            let is_class = matches!(Tag::decode(tag), Some(Tag::Class { .. })) || class_names.contains_key(&tag);
+            if is_class && !wanted.contains(&tag) {
                 wanted.push(tag);
             }
         }
@@ -303,7 +304,7 @@ fn render(agent: &Agent, env: &mut JNIEnv<'_>, chain: &[(i64, Edge)], array_clas
         }
     }
     let class_name = |tag: i64| -> String {
-        if let Some(name) = array_classes.get(&tag) {
+        if let Some(name) = class_names.get(&tag) {
             return name.clone();
         }
         classes
@@ -315,6 +316,7 @@ fn render(agent: &Agent, env: &mut JNIEnv<'_>, chain: &[(i64, Edge)], array_clas
     let describe = |tag: i64, e: &Edge| -> String {
         match Tag::decode(tag) {
             Some(Tag::Class { .. }) => format!("class {}", class_name(tag)),
+            Some(Tag::Walk(_)) if class_names.contains_key(&tag) => format!("class {}", class_name(tag)),
             Some(Tag::Loader(id)) => {
                 let class = agent.model.lock().info(id).map(|i| i.class.clone()).unwrap_or_default();
                 format!("loader #{id} ({class})")
