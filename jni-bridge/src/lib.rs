@@ -14,6 +14,7 @@ pub mod agent;
 pub mod classload_jni;
 pub mod cli;
 pub mod ffi;
+pub mod host;
 mod managed_jni;
 mod native_library;
 

@@ -5,6 +5,8 @@
 
 pub mod classpath;
 pub mod config_args;
+pub mod demo;
+pub mod emulate;
 pub mod memory;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +26,11 @@ pub enum Command {
     /// Find classes shared by Flink's lib/ and a job's jars, and which copy Flink's user-code
     /// classloader picks (exit status 3 when there are conflicts).
     Classpath(classpath::ClasspathArgs),
+    /// Run a job's jars in a TaskManager hosted in this process, round after round, and find
+    /// classloader (metaspace) leaks and slot misbehaviour. Exit: 0 clean, 3 leak, 4 task failure, 1 bad input.
+    Emulate(emulate::EmulateArgs),
+    /// The emulator on two bundled example jobs (one clean, one leaking) in Flink's default TaskManager.
+    Demo(demo::DemoArgs),
 }
 
 /// Runs a parsed command line and returns the exit status.
@@ -31,5 +38,7 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Memory(args) => memory::run(args),
         Command::Classpath(args) => classpath::run(args),
+        Command::Emulate(args) => emulate::run(args),
+        Command::Demo(args) => demo::run(args),
     }
 }
