@@ -9,7 +9,7 @@
 #                  a System.gc() every 50 loaders, so classes are unloaded too);
 #   steady state:  allocation-heavy HashMap work, no class loading, young GCs.
 # Agent configurations: off; on with report=PATH (the default log=info is silenced with
-# log=off); on with report and metrics=PORT (endpoint rendering every second).
+# log=off); on with report and metrics=PORT, scraped every second while the workload runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${1:-7}"
@@ -43,17 +43,28 @@ done
 "$JAVAC" --release 11 -d "$WORK/gen" "$WORK"/gen-src/gen/*.java
 "$JAVAC" --release 11 -d "$WORK/bin" scripts/agent-overhead/*.java
 
-run() { # workload config -> "elapsed_ms cpu_ms" 
-  local workload=$1 config=$2 agent=()
+scrape() { # port: GET /metrics once a second (bash /dev/tcp, no curl needed)
+  while sleep 1; do
+    { exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n' >&3 && cat <&3 >/dev/null; exec 3<&-; } 2>/dev/null || true
+  done
+}
+
+run() { # workload config -> "elapsed_ms/cpu_ms"
+  local workload=$1 config=$2 agent=() scraper=""
   case $config in
     off) ;;
     agent) agent=("-agentpath:$LIB=report=$WORK/report.json,log=off") ;;
-    agent+metrics) agent=("-agentpath:$LIB=report=$WORK/report.json,metrics=$((20000 + RANDOM % 20000)),log=off") ;;
+    agent+metrics)
+      local port=$((20000 + RANDOM % 20000))
+      agent=("-agentpath:$LIB=report=$WORK/report.json,metrics=$port,log=off")
+      scrape "$port" & scraper=$!
+      ;;
   esac
   case $workload in
     class-loading) "$JAVA" -Xmx512m "${agent[@]}" -cp "$WORK/bin" ClassLoadingWorkload "$WORK/gen/" 200 "$CLASSES" ;;
-    steady) "$JAVA" -Xmx256m "${agent[@]}" -cp "$WORK/bin" SteadyWorkload 6000 ;;
+    steady) "$JAVA" -Xmx256m "${agent[@]}" -cp "$WORK/bin" SteadyWorkload 10000 ;;
   esac | awk '/^elapsed_ms/ {print $2 "/" $4}'
+  if [ -n "$scraper" ]; then kill "$scraper" 2>/dev/null; wait "$scraper" 2>/dev/null || true; fi
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }

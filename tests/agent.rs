@@ -9,6 +9,19 @@ use std::path::{Path, PathBuf};
 
 use support::*;
 
+/// The freshest `libtmrt.so` of this build: `cargo test` relinks `deps/libtmrt.so` but does not
+/// always copy it up to `target/release/` (where `support::libtmrt()` looks), so a stale agent
+/// could be tested.
+fn agent_lib() -> PathBuf {
+    let dir = tmrt_bin().parent().unwrap().to_path_buf();
+    let candidates = [dir.join("deps").join("libtmrt.so"), dir.join("libtmrt.so")];
+    candidates
+        .into_iter()
+        .filter(|p| p.is_file())
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .unwrap_or_else(libtmrt)
+}
+
 const PROGRAMS: &[&str] = &[
     "Counts.java",
     "LeakCache.java",
@@ -36,9 +49,9 @@ fn build(dir: &Path) -> (String, PathBuf) {
 
 fn agent_arg(options: &str) -> String {
     if options.is_empty() {
-        format!("-agentpath:{}", libtmrt().display())
+        format!("-agentpath:{}", agent_lib().display())
     } else {
-        format!("-agentpath:{}={options}", libtmrt().display())
+        format!("-agentpath:{}={options}", agent_lib().display())
     }
 }
 
@@ -133,13 +146,16 @@ fn released_loaders_kept_alive_are_reported_leaked_with_their_suspects() {
     let report = dir.join("leaks.json");
     let agent = agent_arg(&format!("report={},leak-gc-cycles=2", report.display()));
     let plugins = format!("{}/", plugins.display());
-    let (stdout, stderr) = run_ok(&[&agent, "-cp", &cp, "LeakMain", &plugins, "2"]);
+    let on_request = dir.join("on-request.json");
+    let on_request_arg = on_request.display().to_string();
+    let (stdout, stderr) = run_ok(&[&agent, "-cp", &cp, "LeakMain", &plugins, "2", &on_request_arg]);
     assert!(stdout.contains("LEAKED leak-thread leak-cache\n"), "{stdout}");
     assert!(stderr.contains("leaked: alive after 2 full collections"), "{stderr}");
     let json_text = &stdout[stdout.find('{').unwrap()..];
     let at_snapshot: serde_json::Value = serde_json::from_str(json_text).unwrap();
     let at_exit: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    for json in [&at_snapshot, &at_exit] {
+    let requested: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&on_request).unwrap()).unwrap();
+    for json in [&at_snapshot, &requested, &at_exit] {
         let loaders = json["loaders"].as_array().unwrap();
         let by_name = |n: &str| {
             loaders
@@ -273,7 +289,7 @@ fn without_the_agent_the_java_api_gives_jvm_wide_figures_only() {
     let dir = scratch_dir("agent-none");
     let (cp, plugins) = build(&dir);
     let plugins = format!("{}/", plugins.display());
-    let lib = format!("-Dtmrt.library={}", libtmrt().display());
+    let lib = format!("-Dtmrt.library={}", agent_lib().display());
     // Library loaded as a plain JNI library, not as an agent: same behaviour as no library.
     let (stdout, _) = run_ok(&[&lib, "-cp", &cp, "Counts", &plugins]);
     assert!(stdout.contains("agent=false"), "{stdout}");
@@ -311,7 +327,7 @@ fn late_attach_works_with_the_live_phase_capabilities() {
         .args([
             &pid,
             "JVMTI.agent_load",
-            &libtmrt().display().to_string(),
+            &agent_lib().display().to_string(),
             // jcmd splits unquoted key=value arguments: the agent options go in quotes.
             "\"leak-gc-cycles=3,log=info\"",
         ])

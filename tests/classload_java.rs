@@ -2,7 +2,7 @@
 //! resources and resource lists under both resolve orders, with default and additional
 //! patterns, against Flink's documented semantics (explicit expectations), against a plain
 //! `URLClassLoader` (CodeSource, Package, URLs), and against Flink's own
-//! `FlinkUserCodeClassLoaders` from flink-dist when it is present.
+//! `FlinkUserCodeClassLoaders` from flink-dist 1.13.6, 1.20.3 and 2.2.0 when present.
 
 mod support;
 
@@ -374,21 +374,33 @@ fn parent_first_answers_exactly_like_url_class_loader() {
 
 #[test]
 fn same_answers_as_flinks_own_classloaders() {
-    let Some(dist) = flink_dist("1.20.3") else { return };
     let f = fixture("cl-vs-flink");
-    for (order, patterns, check) in [
-        ("child-first", DEFAULTS.to_string(), true),
-        ("child-first", format!("{DEFAULTS};com.extra.;com.acme.D"), false),
-        ("parent-first", DEFAULTS.to_string(), true),
-        ("parent-first", String::new(), false),
-    ] {
-        let mut tmrt = probe(&f, "tmrt", order, &patterns, check, std::slice::from_ref(&dist));
-        let flink = probe(&f, "flink", order, &patterns, check, std::slice::from_ref(&dist));
-        assert_eq!(tmrt.remove("native-index").as_deref(), Some("true"));
-        assert_eq!(tmrt.len(), flink.len());
-        assert!(tmrt.len() > 30);
-        for (k, v) in &flink {
-            assert_eq!(tmrt.get(k), Some(v), "{order} {patterns} check={check}: {k}");
+    for release in ["1.20.3", "1.13.6", "2.2.0"] {
+        let Some(dist) = any_flink_dist(release) else { continue };
+        for (order, patterns, check) in [
+            ("child-first", DEFAULTS.to_string(), true),
+            ("child-first", format!("{DEFAULTS};com.extra.;com.acme.D"), false),
+            ("parent-first", DEFAULTS.to_string(), true),
+            ("parent-first", String::new(), false),
+        ] {
+            let mut tmrt = probe(&f, "tmrt", order, &patterns, check, std::slice::from_ref(&dist));
+            let mut flink = probe(&f, "flink", order, &patterns, check, std::slice::from_ref(&dist));
+            if release == "1.13.6" {
+                // Flink 1.13's loaders are not registered as parallel-capable (1.14 made them so);
+                // tmrt's always are. Everything else must match.
+                assert_eq!(tmrt.remove("parallel-capable").as_deref(), Some("true"));
+                flink.remove("parallel-capable");
+            }
+            assert_eq!(tmrt.remove("native-index").as_deref(), Some("true"));
+            assert_eq!(tmrt.len(), flink.len());
+            assert!(tmrt.len() > 30);
+            for (k, v) in &flink {
+                assert_eq!(
+                    tmrt.get(k),
+                    Some(v),
+                    "Flink {release}, {order} {patterns} check={check}: {k}"
+                );
+            }
         }
     }
 }
@@ -414,4 +426,156 @@ fn an_unindexable_jar_is_an_error_naming_it() {
         "{stdout}"
     );
     assert_eq!(lines[1], "Unknown resolve order: sideways");
+}
+
+/// flink-dist of a Flink release under `.flink/` whatever its Scala suffix (1.13's is
+/// `flink-dist_2.12-1.13.6.jar`), or `None` with a message.
+fn any_flink_dist(version: &str) -> Option<PathBuf> {
+    let lib = workspace_root().join(".flink").join(version).join("lib");
+    let found = std::fs::read_dir(&lib).ok().and_then(|entries| {
+        entries.flatten().map(|e| e.path()).find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("flink-dist"))
+        })
+    });
+    if found.is_none() {
+        eprintln!(
+            "SKIPPED Flink {version}: no flink-dist in {} (scripts/fetch-flink.sh {version})",
+            lib.display()
+        );
+    }
+    found
+}
+
+/// The always-parent-first patterns tmrt derives from a configuration equal the ones Flink's own
+/// `CoreOptions.getParentFirstLoaderPatterns` returns for it, for each Flink line present
+/// (1.13.6, 1.20.3, 2.2.0) in a real JVM: defaults, additional patterns, the 1.13 string split
+/// against the 1.20/2.2 list parsing (quoting, trimming, empty items), the deprecated key.
+#[test]
+fn parent_first_patterns_match_flinks_core_options() {
+    use runtime::classload::ClassLoadingOptions;
+    use runtime::config::{Configuration, FlinkVersion};
+
+    let cases: Vec<Vec<(&str, &str)>> = vec![
+        vec![],
+        vec![("classloader.parent-first-patterns.additional", "com.acme.;org.foo")],
+        vec![("classloader.parent-first-patterns.default", " a. ; 'b;c' ;;d")],
+        vec![("classloader.parent-first-patterns.default", "\"q\"\"uote\";x.")],
+        vec![("classloader.parent-first-patterns", "x.;y.")],
+        vec![
+            ("classloader.parent-first-patterns", "x."),
+            ("classloader.parent-first-patterns.default", "z."),
+            ("classloader.parent-first-patterns.additional", " w. "),
+        ],
+    ];
+    let dir = scratch_dir("cl-core-options");
+    let input = dir.join("cases.txt");
+    let mut text = String::new();
+    for case in &cases {
+        for (k, v) in case {
+            text.push_str(&format!("{k}\t{v}\n"));
+        }
+        text.push_str("--\n");
+    }
+    std::fs::write(&input, text).unwrap();
+    let src = "import java.nio.file.*; import java.util.*; \
+        import org.apache.flink.configuration.*; \
+        public class Patterns { public static void main(String[] a) throws Exception { \
+          Map<String, String> m = new HashMap<>(); \
+          for (String line : Files.readAllLines(Paths.get(a[0]))) { \
+            if (line.equals(\"--\")) { \
+              System.out.println(\"patterns=\" + String.join(\"|\", CoreOptions.getParentFirstLoaderPatterns(Configuration.fromMap(m)))); \
+              m = new HashMap<>(); continue; } \
+            String[] kv = line.split(\"\\t\", 2); m.put(kv[0], kv[1]); } } }";
+    let mut compared = 0;
+    for (release, version) in [
+        ("1.13.6", FlinkVersion::V1_13),
+        ("1.20.3", FlinkVersion::V1_20),
+        ("2.2.0", FlinkVersion::V2_2),
+    ] {
+        let Some(dist) = any_flink_dist(release) else { continue };
+        let classes = compile_java(
+            &dir.join(release),
+            &[("Patterns.java", src)],
+            std::slice::from_ref(&dist),
+        );
+        let cp = join_classpath(&[dist, classes]);
+        let out = run_java(&["-cp", &cp, "Patterns", &input.display().to_string()]);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{release}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let flink: Vec<&str> = stdout.lines().filter_map(|l| l.strip_prefix("patterns=")).collect();
+        assert_eq!(flink.len(), cases.len(), "{release}: {stdout}");
+        for (case, expected) in cases.iter().zip(flink) {
+            let conf = Configuration::from_pairs(case.iter().copied());
+            let ours = ClassLoadingOptions::from_config(&conf, version).unwrap();
+            assert_eq!(
+                ours.parent_first_patterns.join("|"),
+                expected,
+                "Flink {release}, configuration {case:?}"
+            );
+        }
+        compared += 1;
+    }
+    if compared == 0 {
+        eprintln!("SKIPPED: no Flink release under .flink/ to compare with");
+    }
+}
+
+/// A class entry whose bytes fail their CRC check is a `ClassNotFoundException` whose cause names
+/// the jar and the entry (as `URLClassLoader.findClass` wraps read failures), never an undeclared
+/// exception or a crash.
+#[test]
+fn a_corrupt_class_entry_is_class_not_found_naming_the_jar() {
+    let dir = scratch_dir("cl-corrupt");
+    let classes = compile_java(
+        &dir.join("victim"),
+        &[(
+            "Victim.java",
+            "public class Victim { static final String S = \"some constant text\"; }",
+        )],
+        &[],
+    );
+    let jar = dir.join("corrupt.jar");
+    let st = Command::new(jdk_tool("jar"))
+        .args(["--create", "--no-compress", "--file"])
+        .arg(&jar)
+        .arg("-C")
+        .arg(&classes)
+        .arg("Victim.class")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut bytes = std::fs::read(&jar).unwrap();
+    let needle = b"some constant text";
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("stored class bytes");
+    bytes[at] = b'S';
+    std::fs::write(&jar, &bytes).unwrap();
+    let src = format!(
+        "public class Load {{ public static void main(String[] a) throws Exception {{ \
+           java.net.URLClassLoader l = dev.tmrt.classload.UserCodeClassLoaders.childFirst(new java.net.URL[] {{ new java.io.File(\"{}\").toURI().toURL() }}, Load.class.getClassLoader(), new String[0], true); \
+           try {{ l.loadClass(\"Victim\"); System.out.println(\"loaded\"); }} \
+           catch (ClassNotFoundException e) {{ System.out.println(\"CNFE \" + e.getMessage() + \" cause \" + e.getCause()); }} }} }}",
+        jar.display()
+    );
+    let main = compile_java(&dir.join("main"), &[("Load.java", &src)], &[tmrt_jar()]);
+    let lib = format!("-Dtmrt.library={}", libtmrt().display());
+    let cp = join_classpath(&[tmrt_jar(), main]);
+    let out = run_java(&[&lib, "-cp", &cp, "Load"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.starts_with("CNFE Victim cause java.io.IOException: tmrt: cannot read jar "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&jar.display().to_string()) && stdout.contains("Victim.class"),
+        "{stdout}"
+    );
 }

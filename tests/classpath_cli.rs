@@ -304,3 +304,64 @@ fn unreadable_input_exits_1_naming_it() {
         "{err}"
     );
 }
+
+#[test]
+fn flink_2_reads_list_valued_patterns_from_config_yaml() {
+    let j = jars("cp-yaml");
+    let conf = j.dir.join("conf2");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::write(
+        conf.join("config.yaml"),
+        "classloader:\n  parent-first-patterns:\n    additional:\n      - com.acme.\n      - com.job.\n",
+    )
+    .unwrap();
+    let out = tmrt(&[
+        "--lib",
+        &s(&j.parent),
+        "--user",
+        &s(&j.user),
+        "--conf-dir",
+        &s(&conf),
+        "--flink-version",
+        "2.2",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let patterns: Vec<&str> = v["parent_first_patterns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(patterns.len(), 18);
+    assert_eq!(&patterns[16..], ["com.acme.", "com.job."]);
+    let acme = v["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["package"] == "com.acme")
+        .unwrap();
+    assert_eq!(acme["winner"], "parent");
+    // Flink 2.2 reads config.yaml only: a flink-conf.yaml next to it is ignored.
+    std::fs::write(
+        conf.join("flink-conf.yaml"),
+        "classloader.resolve-order: parent-first\n",
+    )
+    .unwrap();
+    let out = tmrt(&[
+        "--lib",
+        &s(&j.parent),
+        "--user",
+        &s(&j.user),
+        "--conf-dir",
+        &s(&conf),
+        "--flink-version",
+        "2.2.0",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["resolve_order"], "child-first");
+}

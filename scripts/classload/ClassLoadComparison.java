@@ -62,6 +62,9 @@ public class ClassLoadComparison {
         Map<String, String> tmrtAnswers = null;
         long[] flinkNanos = new long[rounds];
         long[] tmrtNanos = new long[rounds];
+        long[] flinkCpu = new long[rounds];
+        long[] tmrtCpu = new long[rounds];
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
         long[] flinkResourceNanos = new long[rounds];
         long[] tmrtResourceNanos = new long[rounds];
         String[] flinkUrls = null;
@@ -78,6 +81,7 @@ public class ClassLoadComparison {
                 System.gc();
                 Map<String, String> answers = new TreeMap<>();
                 long t0 = System.nanoTime();
+                long c0 = threads.getCurrentThreadCpuTime();
                 URLClassLoader loader = tmrt
                         ? dev.tmrt.classload.UserCodeClassLoaders.childFirst(urls, parent, patterns, true)
                         : FlinkUserCodeClassLoaders.childFirst(urls, parent, patterns, noop, true);
@@ -93,6 +97,7 @@ public class ClassLoadComparison {
                     }
                 }
                 long elapsed = System.nanoTime() - t0;
+                long cpu = threads.getCurrentThreadCpuTime() - c0;
                 // Resolution alone: getResource for every entry name of the classpath.
                 String[] urlsSeen = new String[resources.length];
                 long r0 = System.nanoTime();
@@ -111,8 +116,10 @@ public class ClassLoadComparison {
                 }
                 if (tmrt) {
                     tmrtNanos[r] = elapsed;
+                    tmrtCpu[r] = cpu;
                 } else {
                     flinkNanos[r] = elapsed;
+                    flinkCpu[r] = cpu;
                 }
                 if (r == 0) {
                     for (int i = 0; i < classes.length; i++) {
@@ -124,8 +131,8 @@ public class ClassLoadComparison {
                         flinkAnswers = answers;
                     }
                 }
-                System.out.printf("round %d %-5s loadClass %8.1f ms %8.0f classes/s; getResource %7.1f ms %9.0f lookups/s%n",
-                        r, tmrt ? "tmrt" : "flink", elapsed / 1e6, classes.length / (elapsed / 1e9),
+                System.out.printf("round %d %-5s loadClass %8.1f ms (thread CPU %8.1f ms) %8.0f classes/s; getResource %7.1f ms %9.0f lookups/s%n",
+                        r, tmrt ? "tmrt" : "flink", elapsed / 1e6, cpu / 1e6, classes.length / (elapsed / 1e9),
                         resourceElapsed / 1e6, resources.length / (resourceElapsed / 1e9));
             }
         }
@@ -163,6 +170,10 @@ public class ClassLoadComparison {
                 mismatches == 0 ? "yes" : "NO", mismatches, loaded, classes.length - loaded - mismatches);
         System.out.printf("median of %d rounds, loadClass: flink %.0f classes/s, tmrt %.0f classes/s, ratio %.2fx%n",
                 rounds, flinkRate, tmrtRate, tmrtRate / flinkRate);
+        double flinkCpuRate = classes.length / (median(flinkCpu) / 1e9);
+        double tmrtCpuRate = classes.length / (median(tmrtCpu) / 1e9);
+        System.out.printf("median of %d rounds, loadClass per loading-thread CPU second: flink %.0f classes/s, tmrt %.0f classes/s, ratio %.2fx%n",
+                rounds, flinkCpuRate, tmrtCpuRate, tmrtCpuRate / flinkCpuRate);
         if (mismatches != 0) {
             System.exit(2);
         }

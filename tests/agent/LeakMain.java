@@ -50,6 +50,7 @@ public class LeakMain {
         StringBuilder names = new StringBuilder();
         for (Snapshot.Loader l : s.leaked()) names.append(l.name()).append(' ');
         System.out.println("LEAKED " + names.toString().trim());
+        Telemetry.writeReport(args[2]); // a report on request
         System.out.print(s.toJson());
     }
 }

@@ -64,9 +64,15 @@ public class Probe {
             case "jdk":
                 return new URLClassLoader(urls, parent);
             case "flink": {
-                Class<?> f = Class.forName("org.apache.flink.util.FlinkUserCodeClassLoaders");
-                @SuppressWarnings({"unchecked", "rawtypes"})
-                Class<Enum> ro = (Class<Enum>) Class.forName("org.apache.flink.util.FlinkUserCodeClassLoaders$ResolveOrder");
+                // org.apache.flink.util since 1.14; org.apache.flink.runtime.execution.librarycache in 1.13.
+                String pkg = "org.apache.flink.util.";
+                try {
+                    Class.forName(pkg + "FlinkUserCodeClassLoaders");
+                } catch (ClassNotFoundException e) {
+                    pkg = "org.apache.flink.runtime.execution.librarycache.";
+                }
+                Class<?> f = Class.forName(pkg + "FlinkUserCodeClassLoaders");
+                Class<?> ro = Class.forName(pkg + "FlinkUserCodeClassLoaders$ResolveOrder");
                 Object resolveOrder = ro.getMethod("fromString", String.class).invoke(null, order);
                 Method create = f.getMethod("create", ro, URL[].class, ClassLoader.class, String[].class, Consumer.class, boolean.class);
                 Consumer<Throwable> noop = t -> {};

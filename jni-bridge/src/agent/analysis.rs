@@ -15,7 +15,7 @@ use runtime::telemetry::{JvmFigures, LoaderId, LogLevel, Tag};
 
 use super::jvmti::ERROR_NONE;
 use super::state::Agent;
-use super::{figures, suspects};
+use super::{figures, heap_path, suspects};
 
 /// Reads the JVM-wide figures and, with `judge`, brings the leak verdicts up to date. Returns the
 /// figures read.
@@ -50,11 +50,14 @@ fn judge_leaks(agent: &Agent, env: &mut JNIEnv<'_>, full_gc_count: u64) {
         .model
         .lock()
         .leak_candidates(full_gc_count, agent.options.leak_gc_cycles);
+    let mut walks = 0;
     for id in candidates {
         if !alive.contains(&id) {
             continue;
         }
-        let found = suspects::find(agent, env, id);
+        let with_path = walks < heap_path::MAX_WALKS_PER_ANALYSIS;
+        walks += 1;
+        let found = suspects::find(agent, env, id, with_path);
         let class = agent.model.lock().info(id).map(|i| i.class.clone()).unwrap_or_default();
         agent.log(LogLevel::Info, || {
             format!(

@@ -3,8 +3,9 @@
 //! Every callback catches panics (nothing unwinds into the JVM) and does only what the JVMTI
 //! specification allows in its context: `ClassLoad` and `VMInit`/`VMDeath` may use JNI;
 //! `GarbageCollectionFinish` and `ObjectFree` call no JNI and no JVMTI function at all — the first
-//! bumps an atomic and unparks the agent thread, the second updates the model under its mutex,
-//! which is never held across a call into the JVM.
+//! bumps an atomic and unparks the agent thread, the second (a loader was collected, and its
+//! classes unloaded with it) updates the model under its mutex, which is never held across a
+//! call into the JVM.
 
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -91,9 +92,14 @@ pub unsafe fn load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> jint {
         analysis: Mutex::new(()),
         gc_epoch: AtomicU64::new(0),
         dead: AtomicBool::new(false),
+        first_untracked_loader: std::sync::atomic::AtomicU32::new(u32::MAX),
         figures: Mutex::new(JvmFigures::default()),
         metrics_text: Mutex::new(Arc::new(String::new())),
+        metrics_requested: AtomicU64::new(0),
+        metrics_rendered: AtomicU64::new(0),
         agent_thread: std::sync::OnceLock::new(),
+        class_load_events: AtomicU64::new(0),
+        class_load_nanos: AtomicU64::new(0),
     }) {
         Some(a) => a,
         None => return 0,
@@ -221,6 +227,15 @@ unsafe extern "system" fn vm_death(_jvmti: RawEnv, jni: *mut jni::sys::JNIEnv) {
                 }
             }
         }
+        agent.log(LogLevel::Debug, || {
+            let n = agent.class_load_events.load(Ordering::Relaxed);
+            let ns = agent.class_load_nanos.load(Ordering::Relaxed);
+            format!(
+                "ClassLoad callbacks: {n} events, {:.1} ms in tmrt code ({:.2} us per class)",
+                ns as f64 / 1e6,
+                if n == 0 { 0.0 } else { ns as f64 / n as f64 / 1e3 }
+            )
+        });
         agent.dead.store(true, Ordering::Release);
         agent.wake();
     })
@@ -236,8 +251,15 @@ unsafe extern "system" fn class_load(_jvmti: RawEnv, jni: *mut jni::sys::JNIEnv,
         let Ok(mut env) = (unsafe { JNIEnv::from_raw(jni) }) else {
             return;
         };
+        let timed = (agent.options.log >= LogLevel::Debug).then(std::time::Instant::now);
         // SAFETY: `klass` is the live class reference of this ClassLoad event.
         unsafe { loaders::on_class(agent, &mut env, klass) };
+        if let Some(t0) = timed {
+            agent.class_load_events.fetch_add(1, Ordering::Relaxed);
+            agent
+                .class_load_nanos
+                .fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        }
     })
 }
 
@@ -253,10 +275,10 @@ unsafe extern "system" fn gc_finish(_jvmti: RawEnv) {
 unsafe extern "system" fn object_free(_jvmti: RawEnv, tag: jlong) {
     guard(|| {
         let Some(agent) = state::agent() else { return };
-        match Tag::decode(tag) {
-            Some(Tag::Loader(id)) => agent.model.lock().loader_collected(id),
-            Some(Tag::Class { loader, .. }) => agent.model.lock().class_unloaded(loader),
-            _ => {}
+        // A collected loader's classes were unloaded with it. Class tags (set only during the
+        // initial enumeration) and walk tags carry nothing to count.
+        if let Some(Tag::Loader(id)) = Tag::decode(tag) {
+            agent.model.lock().loader_collected(id);
         }
     })
 }

@@ -1,13 +1,12 @@
 //! A reference path from a GC root to a leaked loader, found with a JVMTI heap walk
 //! (`FollowReferences`), bounded in objects and time, and run only for leaked loaders.
 //!
-//! The walk tags every object it reaches for the first time (a walk tag, unless the object
-//! already carries one of tmrt's loader or class tags) and remembers the edge it came through;
-//! when it reaches the loader's tag it stops and the chain of edges back to a root is the path.
-//! Edges through `java.lang.ref.Reference.referent` are not followed: a weakly, softly or
-//! phantom-reachable loader is not what keeps it alive. Afterwards one `IterateThroughHeap` pass
-//! removes the walk tags. Field indices are turned into names with JVMTI's numbering (the fields
-//! of all implemented interfaces first, then each class's fields from `java.lang.Object` down).
+//! The decisions are [`runtime::telemetry::walk::ReferenceWalk`]'s (tag on first reach, remember
+//! the edge, stop at the target or a budget, skip `Reference.referent`); this module feeds it the
+//! JVM's callbacks, names what is on the path — classes by tags given to every loaded class for
+//! the walk, field indices with JVMTI's numbering (the fields of all implemented interfaces first,
+//! then each class's fields from `java.lang.Object` down) — and removes the walk tags afterwards
+//! with one `IterateThroughHeap` pass.
 
 use std::collections::HashMap;
 use std::ffi::c_void;
@@ -17,36 +16,19 @@ use std::time::{Duration, Instant};
 use jni::objects::{JClass, JObject};
 use jni::sys::{jclass, jfieldID, jint, jlong, jobject};
 use jni::JNIEnv;
+use runtime::telemetry::walk::{edge_label, render_path, Edge, Outcome, ReferenceWalk, Step, Visit};
 use runtime::telemetry::{LoaderId, Tag};
 
 use super::jvmti::*;
 use super::state::Agent;
 
+/// Most heap walks one leak analysis runs (one per newly leaked loader).
+pub const MAX_WALKS_PER_ANALYSIS: usize = 4;
 /// Most objects one walk may tag before giving up.
 pub const MAX_OBJECTS: usize = 1_000_000;
-/// Longest one walk may run before giving up.
-pub const MAX_TIME: Duration = Duration::from_secs(10);
-
-#[derive(Clone, Copy)]
-struct Edge {
-    /// The referrer's tag; 0 for a GC root.
-    referrer: i64,
-    kind: jint,
-    index: jint,
-    /// Tag of the referred object's class.
-    class_tag: i64,
-}
-
-struct Walk {
-    target: i64,
-    next: u64,
-    edges: HashMap<i64, Edge>,
-    found: bool,
-    stop: Option<&'static str>,
-    deadline: Instant,
-    /// For `Reference` subclasses (by class tag): the field index of `referent`.
-    referent_index: HashMap<i64, jint>,
-}
+/// Longest one walk may run before giving up. The walk runs at a safepoint (application threads
+/// stopped), so this also bounds the pause it causes, plus one heap iteration to remove the tags.
+pub const MAX_TIME: Duration = Duration::from_secs(2);
 
 #[allow(clippy::too_many_arguments)]
 unsafe extern "system" fn on_reference(
@@ -61,11 +43,9 @@ unsafe extern "system" fn on_reference(
     user_data: *mut c_void,
 ) -> jint {
     catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: `user_data` is the `Walk` that `walk` passed, alive for the whole call.
-        let w = unsafe { &mut *(user_data as *mut Walk) };
-        if w.found || w.stop.is_some() {
-            return VISIT_ABORT;
-        }
+        // SAFETY: `user_data` is the `ReferenceWalk` that `describe_path` passed, alive for the
+        // whole FollowReferences call, and only this callback touches it meanwhile.
+        let w = unsafe { &mut *(user_data as *mut ReferenceWalk) };
         let index = if matches!(kind, REF_FIELD | REF_STATIC_FIELD | REF_ARRAY_ELEMENT) && !info.is_null() {
             // SAFETY: for these kinds `info` points to a struct whose first member is the jint
             // index (jvmtiHeapReferenceInfoField / Array).
@@ -73,48 +53,19 @@ unsafe extern "system" fn on_reference(
         } else {
             -1
         };
-        if kind == REF_FIELD && w.referent_index.get(&referrer_class_tag) == Some(&index) {
-            return 0; // Reference.referent: not a strong path
-        }
         let referrer = if referrer_tag_ptr.is_null() {
-            0
+            None
         } else {
             // SAFETY: non-null pointers from the JVM are valid for the call.
-            unsafe { *referrer_tag_ptr }
+            Some(unsafe { *referrer_tag_ptr })
         };
-        // SAFETY: `tag_ptr` is valid for the call (JVMTI contract).
-        let mut t = unsafe { *tag_ptr };
-        if t == 0 {
-            w.next += 1;
-            t = Tag::Walk(w.next).encode();
-            // SAFETY: as above; writing the tag is how JVMTI callbacks tag objects.
-            unsafe { *tag_ptr = t };
+        // SAFETY: `tag_ptr` is valid for the call; writing it is how a callback tags an object.
+        let tag = unsafe { &mut *tag_ptr };
+        match w.visit(kind, index, class_tag, referrer_class_tag, referrer, tag) {
+            Visit::Follow => VISIT_OBJECTS,
+            Visit::Skip => 0,
+            Visit::Abort => VISIT_ABORT,
         }
-        if w.edges.contains_key(&t) {
-            return 0;
-        }
-        w.edges.insert(
-            t,
-            Edge {
-                referrer,
-                kind,
-                index,
-                class_tag,
-            },
-        );
-        if t == w.target {
-            w.found = true;
-            return VISIT_ABORT;
-        }
-        if w.edges.len() >= MAX_OBJECTS {
-            w.stop = Some("object budget exhausted");
-            return VISIT_ABORT;
-        }
-        if w.edges.len() % 4096 == 0 && Instant::now() > w.deadline {
-            w.stop = Some("time budget exhausted");
-            return VISIT_ABORT;
-        }
-        VISIT_OBJECTS
     }))
     .unwrap_or(VISIT_ABORT)
 }
@@ -139,21 +90,19 @@ unsafe extern "system" fn clear_walk_tag(
 /// (the loader became unreachable), `Err` when the walk was cut short or failed.
 pub fn describe_path(agent: &Agent, env: &mut JNIEnv<'_>, id: LoaderId) -> Result<Option<String>, String> {
     let jvmti = agent.jvmti;
-    let mut array_classes = HashMap::new();
+    let mut class_names = HashMap::new();
     let referent_index = env
         .with_local_frame(64, |env| {
-            Ok::<_, jni::errors::Error>(prepare_classes(jvmti, env, &mut array_classes))
+            Ok::<_, jni::errors::Error>(prepare_classes(jvmti, env, &mut class_names))
         })
         .unwrap_or_default();
-    let mut walk = Walk {
-        target: Tag::Loader(id).encode(),
-        next: array_classes.len() as u64,
-        edges: HashMap::new(),
-        found: false,
-        stop: None,
-        deadline: Instant::now() + MAX_TIME,
+    let mut walk = ReferenceWalk::new(
+        Tag::Loader(id).encode(),
+        class_names.len() as u64,
+        MAX_OBJECTS,
+        Instant::now() + MAX_TIME,
         referent_index,
-    };
+    );
     let mut callbacks = HeapCallbacks {
         slots: [std::ptr::null(); 16],
     };
@@ -166,48 +115,38 @@ pub fn describe_path(agent: &Agent, env: &mut JNIEnv<'_>, id: LoaderId) -> Resul
             std::ptr::null_mut(),
             std::ptr::null_mut(),
             &callbacks,
-            &mut walk as *mut Walk as *const c_void,
+            &mut walk as *mut ReferenceWalk as *const c_void,
         )
     };
+    let result = if rc != ERROR_NONE {
+        Err(format!("FollowReferences failed with JVMTI error {rc}"))
+    } else {
+        match walk.outcome() {
+            Outcome::Found(chain) => Ok(Some(
+                env.with_local_frame(64, |env| {
+                    Ok::<_, jni::errors::Error>(render(agent, env, &chain, &class_names))
+                })
+                .unwrap_or_else(|_| "path found, but rendering it failed".to_string()),
+            )),
+            Outcome::Unreachable => Ok(None),
+            Outcome::Stopped(why, n) => Err(format!("heap walk stopped: {why} after {n} objects")),
+        }
+    };
+    // Remove every walk tag (objects reached, and the classes tagged for naming).
     let mut cleanup = HeapCallbacks {
         slots: [std::ptr::null(); 16],
     };
     cleanup.slots[0] = clear_walk_tag as HeapIterationCallback as *const c_void;
     // SAFETY: as above; visits tagged objects only.
     unsafe { jvmti.iterate_through_heap(HEAP_FILTER_UNTAGGED, std::ptr::null_mut(), &cleanup, std::ptr::null()) };
-    if rc != ERROR_NONE {
-        return Err(format!("FollowReferences failed with JVMTI error {rc}"));
-    }
-    if !walk.found {
-        return match walk.stop {
-            Some(why) => Err(format!("heap walk stopped: {why} after {} objects", walk.edges.len())),
-            None => Ok(None),
-        };
-    }
-    // Chain from the target back to a root.
-    let mut chain: Vec<(i64, Edge)> = Vec::new();
-    let mut t = walk.target;
-    while let Some(e) = walk.edges.get(&t) {
-        chain.push((t, *e));
-        if e.referrer == 0 || chain.len() > 10_000 {
-            break;
-        }
-        t = e.referrer;
-    }
-    chain.reverse();
-    let path = env
-        .with_local_frame(64, |env| {
-            Ok::<_, jni::errors::Error>(render(agent, env, &chain, &array_classes))
-        })
-        .unwrap_or_else(|_| "path found, but rendering it failed".to_string());
-    Ok(Some(path))
+    result
 }
 
-/// Prepares the loaded classes for a walk: returns the `referent` field index of every loaded
-/// subclass of `java.lang.ref.Reference`, by class tag, and gives each array class (which no
-/// `ClassLoad` event tagged) a walk tag numbered from 1, recording its name, so that paths name
-/// arrays too. The walk tags are removed with all others after the walk.
-fn prepare_classes(jvmti: Jvmti, env: &mut JNIEnv<'_>, array_classes: &mut HashMap<i64, String>) -> HashMap<i64, jint> {
+/// Prepares the loaded classes for a walk: gives every class without a tag (all but the few
+/// tagged while the agent enumerated the classes loaded before it) a walk tag numbered from 1 and
+/// records its name, so that the walk's class tags name classes; returns the `referent` field
+/// index of every loaded subclass of `java.lang.ref.Reference`, by class tag.
+fn prepare_classes(jvmti: Jvmti, env: &mut JNIEnv<'_>, class_names: &mut HashMap<i64, String>) -> HashMap<i64, jint> {
     let mut out = HashMap::new();
     let Ok(reference) = env.find_class("java/lang/ref/Reference") else {
         let _ = env.exception_clear();
@@ -222,21 +161,18 @@ fn prepare_classes(jvmti: Jvmti, env: &mut JNIEnv<'_>, array_classes: &mut HashM
     for i in 0..count.max(0) as usize {
         // SAFETY: `classes` has `count` live local references.
         let k = unsafe { JClass::from_raw(*classes.add(i)) };
-        let mut is_array = 0;
-        // SAFETY: a live class reference; writable out-pointer.
-        unsafe { jvmti.is_array_class(k.as_raw(), &mut is_array) };
         // SAFETY: a live class reference.
-        if is_array != 0 && unsafe { jvmti.tag_of(k.as_raw()) } == 0 {
-            let tag = Tag::Walk(array_classes.len() as u64 + 1).encode();
+        let mut tag = unsafe { jvmti.tag_of(k.as_raw()) };
+        if tag == 0 {
             // SAFETY: a live class reference.
             if let Some(name) = unsafe { jvmti.class_name(k.as_raw()) } {
+                tag = Tag::Walk(class_names.len() as u64 + 1).encode();
                 // SAFETY: a live class reference.
                 unsafe { jvmti.set_tag(k.as_raw(), tag) };
-                array_classes.insert(tag, name);
+                class_names.insert(tag, name);
             }
-        } else if env.is_assignable_from(&k, &reference).unwrap_or(false) {
-            // SAFETY: a live class reference.
-            let tag = unsafe { jvmti.tag_of(k.as_raw()) };
+        }
+        if tag != 0 && env.is_assignable_from(&k, &reference).unwrap_or(false) {
             let names = field_names(jvmti, env, &k);
             if let Some(idx) = names.iter().position(|n| n == "referent") {
                 out.insert(tag, idx as jint);
@@ -335,25 +271,14 @@ fn declared_fields(jvmti: Jvmti, c: jclass) -> Vec<(usize, String)> {
     out
 }
 
-fn root_name(kind: jint) -> &'static str {
-    match kind {
-        REF_JNI_GLOBAL => "JNI global",
-        REF_SYSTEM_CLASS => "system class",
-        REF_MONITOR => "monitor",
-        REF_STACK_LOCAL => "stack local",
-        REF_JNI_LOCAL => "JNI local",
-        REF_THREAD => "thread",
-        _ => "other root",
-    }
-}
-
-fn render(agent: &Agent, env: &mut JNIEnv<'_>, chain: &[(i64, Edge)], array_classes: &HashMap<i64, String>) -> String {
+fn render(agent: &Agent, env: &mut JNIEnv<'_>, chain: &[(i64, Edge)], class_names: &HashMap<i64, String>) -> String {
     let jvmti = agent.jvmti;
     // Resolve every class tag on the path (objects' classes and class objects) to a jclass.
     let mut wanted: Vec<jlong> = Vec::new();
     for (t, e) in chain {
         for tag in [*t, e.class_tag] {
-            if matches!(Tag::decode(tag), Some(Tag::Class { .. })) && !wanted.contains(&tag) {
+            let is_class = matches!(Tag::decode(tag), Some(Tag::Class { .. })) || class_names.contains_key(&tag);
+            if is_class && !wanted.contains(&tag) {
                 wanted.push(tag);
             }
         }
@@ -379,7 +304,7 @@ fn render(agent: &Agent, env: &mut JNIEnv<'_>, chain: &[(i64, Edge)], array_clas
         }
     }
     let class_name = |tag: i64| -> String {
-        if let Some(name) = array_classes.get(&tag) {
+        if let Some(name) = class_names.get(&tag) {
             return name.clone();
         }
         classes
@@ -391,6 +316,7 @@ fn render(agent: &Agent, env: &mut JNIEnv<'_>, chain: &[(i64, Edge)], array_clas
     let describe = |tag: i64, e: &Edge| -> String {
         match Tag::decode(tag) {
             Some(Tag::Class { .. }) => format!("class {}", class_name(tag)),
+            Some(Tag::Walk(_)) if class_names.contains_key(&tag) => format!("class {}", class_name(tag)),
             Some(Tag::Loader(id)) => {
                 let class = agent.model.lock().info(id).map(|i| i.class.clone()).unwrap_or_default();
                 format!("loader #{id} ({class})")
@@ -399,48 +325,32 @@ fn render(agent: &Agent, env: &mut JNIEnv<'_>, chain: &[(i64, Edge)], array_clas
         }
     };
     let mut field_cache: HashMap<i64, Vec<String>> = HashMap::new();
-    let mut out = String::new();
+    let mut steps = Vec::with_capacity(chain.len());
     let mut prev: Option<(i64, Edge)> = None;
     for (tag, e) in chain {
         let node = describe(*tag, e);
-        match prev {
-            None => out.push_str(&format!("GC root ({}): {node}", root_name(e.kind))),
-            Some((ptag, pedge)) => {
-                let label = match e.kind {
-                    REF_FIELD | REF_STATIC_FIELD => {
-                        // The class whose fields are numbered: the referrer's class for an
-                        // instance field, the referrer itself for a static one.
-                        let owner = if e.kind == REF_FIELD { pedge.class_tag } else { ptag };
-                        let names = field_cache.entry(owner).or_insert_with(|| match classes.get(&owner) {
-                            // SAFETY: a live local class reference from GetObjectsWithTags.
-                            Some(k) => field_names(jvmti, env, &unsafe { JClass::from_raw(*k) }),
-                            None => Vec::new(),
-                        });
-                        let name = names
-                            .get(e.index as usize)
-                            .cloned()
-                            .unwrap_or_else(|| format!("#{}", e.index));
-                        let kind = if e.kind == REF_STATIC_FIELD {
-                            "static field"
-                        } else {
-                            "field"
-                        };
-                        format!("{kind} {name}")
-                    }
-                    REF_ARRAY_ELEMENT => format!("element [{}]", e.index),
-                    REF_CLASS => "class".to_string(),
-                    REF_CLASS_LOADER => "defining loader".to_string(),
-                    5 => "signers".to_string(),
-                    6 => "protection domain".to_string(),
-                    7 => "interface".to_string(),
-                    9 => "constant pool".to_string(),
-                    10 => "superclass".to_string(),
-                    k => format!("reference kind {k}"),
-                };
-                out.push_str(&format!(" -> {label}: {node}"));
-            }
-        }
+        let label = prev.map(|(ptag, pedge)| {
+            let field = if matches!(e.kind, REF_FIELD | REF_STATIC_FIELD) {
+                // The class whose fields are numbered: the referrer's class for an instance
+                // field, the referrer itself for a static one.
+                let owner = if e.kind == REF_FIELD { pedge.class_tag } else { ptag };
+                let names = field_cache.entry(owner).or_insert_with(|| match classes.get(&owner) {
+                    // SAFETY: a live local class reference from GetObjectsWithTags.
+                    Some(k) => field_names(jvmti, env, &unsafe { JClass::from_raw(*k) }),
+                    None => Vec::new(),
+                });
+                names.get(e.index as usize).cloned()
+            } else {
+                None
+            };
+            edge_label(e.kind, e.index, field.as_deref())
+        });
+        steps.push(Step {
+            root_kind: e.kind,
+            label,
+            node,
+        });
         prev = Some((*tag, *e));
     }
-    out
+    render_path(&steps)
 }

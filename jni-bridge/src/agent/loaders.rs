@@ -4,10 +4,10 @@
 //! A loader is identified by its JVMTI tag. The first time a loader shows up, the agent reads
 //! its class, its `name` and its `parent` (fields of `java.lang.ClassLoader`, read with JNI
 //! field access — no Java code runs inside the callback), registers it in the model and tags it;
-//! the `registration` raw monitor makes that check-then-tag atomic. Every class is tagged with
-//! its loader's id and a sequence number, so that the `ObjectFree` of its mirror counts one class
-//! unloaded for that loader.
+//! the `registration` raw monitor makes that check-then-tag atomic. Classes are counted, not
+//! tagged (see [`on_class`]).
 
+use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 
 use jni::objects::{JFieldID, JObject, JString};
@@ -45,19 +45,24 @@ fn loader_fields(env: &mut JNIEnv<'_>) -> Option<(JFieldID, JFieldID)> {
     }
 }
 
-/// Counts a newly loaded class (non-array) for its defining loader and tags its mirror. A class
-/// already tagged (seen both by an event and by the initial enumeration) is not counted twice.
+/// Counts a newly loaded class (non-array) for its defining loader.
+///
+/// Classes are mostly not tagged (a tag per class would cost a tag-map insertion per class and an
+/// `ObjectFree` per unload): a loader's classes are unloaded together with it, so its remaining
+/// classes are counted unloaded when its own tag comes back in `ObjectFree`. The exception are the
+/// classes of loaders that existed when the agent enumerated the classes loaded before its events
+/// (bootstrap, platform, application, ...): the enumeration may have counted a class whose
+/// `ClassLoad` event arrives later, so those classes are tagged and a tagged class is not counted
+/// twice. Loaders registered after the enumeration cannot have such classes.
 ///
 /// # Safety
 /// `klass` must be a live class reference on the current thread, in the start or live phase.
 pub unsafe fn on_class(agent: &Agent, env: &mut JNIEnv<'_>, klass: jclass) {
     let jvmti = agent.jvmti;
-    // SAFETY: `klass` is a live local reference handed to us by the JVM or GetLoadedClasses.
-    if unsafe { jvmti.tag_of(klass) } != 0 {
-        return;
-    }
+    let boundary = agent.first_untracked_loader.load(Ordering::Acquire);
     let mut loader: jobject = std::ptr::null_mut();
-    // SAFETY: as above; `loader` is writable.
+    // SAFETY: `klass` is a live local reference handed to us by the JVM or GetLoadedClasses;
+    // `loader` is writable.
     let rc = unsafe { jvmti.get_class_loader(klass, &mut loader) };
     let id = if rc != ERROR_NONE {
         None
@@ -67,10 +72,23 @@ pub unsafe fn on_class(agent: &Agent, env: &mut JNIEnv<'_>, klass: jclass) {
         // SAFETY: a live, non-null loader reference from GetClassLoader.
         unsafe { loader_id(agent, env, loader) }
     };
-    let seq = agent.model.lock().class_defined(id);
-    if let Some(id) = id {
-        // SAFETY: as above.
-        unsafe { jvmti.set_tag(klass, Tag::Class { loader: id, seq }.encode()) };
+    let dedupe = id.is_none_or(|id| id < boundary);
+    // SAFETY: as above.
+    if !(dedupe && unsafe { jvmti.tag_of(klass) } != 0) {
+        let seq = agent.model.lock().class_defined(id);
+        if dedupe {
+            let tag = Tag::Class {
+                loader: id.unwrap_or(BOOTSTRAP),
+                seq,
+            };
+            // SAFETY: as above.
+            unsafe { jvmti.set_tag(klass, tag.encode()) };
+        }
+    }
+    if !loader.is_null() {
+        // Outside a callback (initial enumeration) local references would pile up.
+        // SAFETY: a local reference from GetClassLoader, not used afterwards.
+        let _ = env.delete_local_ref(unsafe { JObject::from_raw(loader) });
     }
 }
 
@@ -185,5 +203,7 @@ pub fn enumerate_loaded(agent: &Agent, env: &mut JNIEnv<'_>) -> u64 {
     });
     // SAFETY: allocated by GetLoadedClasses.
     unsafe { jvmti.free(classes) };
+    let boundary = agent.model.lock().next_loader_id();
+    agent.first_untracked_loader.store(boundary, Ordering::Release);
     seen
 }

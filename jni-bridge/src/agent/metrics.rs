@@ -1,5 +1,7 @@
 //! The `metrics=HOST:PORT` endpoint: a minimal HTTP/1.1 server on its own native thread, never
-//! attached to the JVM, serving the exposition the agent thread rendered last.
+//! attached to the JVM, serving the exposition the agent thread renders. A scrape asks the agent
+//! thread for a fresh rendering and waits for it at most [`RENDER_WAIT`]; if the agent thread is
+//! busy (a heap walk), the previous rendering is served.
 //!
 //! It handles one connection at a time and only `GET /metrics` (and `GET /`): a request head is
 //! read up to [`MAX_REQUEST`] bytes with a [`READ_TIMEOUT`], the answer is written with a write
@@ -9,8 +11,9 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use runtime::telemetry::{prometheus, LogLevel, MetricsAddr};
 
@@ -21,6 +24,8 @@ pub const MAX_REQUEST: usize = 8 * 1024;
 /// How long a client may take to send its request.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(2);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a scrape waits for the agent thread's fresh rendering.
+pub const RENDER_WAIT: Duration = Duration::from_secs(2);
 
 /// Binds the endpoint and starts its thread. An error (address in use, not resolvable) is
 /// returned for the caller to report; the JVM runs on without metrics.
@@ -91,6 +96,12 @@ fn serve(agent: &Agent, mut s: TcpStream) -> std::io::Result<()> {
     }
     match path.split('?').next().unwrap_or("") {
         "/metrics" => {
+            let wanted = agent.metrics_requested.fetch_add(1, Ordering::AcqRel) + 1;
+            agent.wake();
+            let deadline = Instant::now() + RENDER_WAIT;
+            while agent.metrics_rendered.load(Ordering::Acquire) < wanted && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
             let text: Arc<String> = agent.metrics_text.lock().clone();
             respond(&mut s, "200 OK", prometheus::CONTENT_TYPE, &text)
         }

@@ -12,7 +12,7 @@
 //!   held across JVMTI calls, which is safe because no callback ever takes it.
 //! - GC callbacks take nothing: they bump an atomic and unpark the agent thread.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
@@ -46,11 +46,21 @@ pub struct Agent {
     pub gc_epoch: AtomicU64,
     /// Set at VM death: the agent thread stops, callbacks do nothing.
     pub dead: AtomicBool,
+    /// Loaders with a smaller id existed when the classes loaded before the agent's events were
+    /// enumerated, and their classes are tagged to be counted once (`LoaderId::MAX` until then).
+    pub first_untracked_loader: AtomicU32,
     /// The last JVM-wide figures read (for the metrics endpoint).
     pub figures: Mutex<JvmFigures>,
     /// The Prometheus text the agent thread rendered last.
     pub metrics_text: Mutex<Arc<String>>,
+    /// Scrapes asked for (bumped by the HTTP thread) and answered (set by the agent thread).
+    pub metrics_requested: AtomicU64,
+    pub metrics_rendered: AtomicU64,
     pub agent_thread: OnceLock<std::thread::Thread>,
+    /// At `log=debug`: `ClassLoad` events handled and the time spent in tmrt's code for them,
+    /// reported at VM death (the agent's own share of class-loading cost).
+    pub class_load_events: AtomicU64,
+    pub class_load_nanos: AtomicU64,
 }
 
 // SAFETY: the raw monitor is a JVMTI handle usable from any thread; everything else is Sync.

@@ -14,9 +14,20 @@ use super::heap_path;
 use super::jvmti::{FrameInfo, Jvmti, ThreadInfo, ERROR_NONE};
 use super::state::Agent;
 
-/// The suspects for the leaked loader `id`: threads first, then the reference path.
-pub fn find(agent: &Agent, env: &mut JNIEnv<'_>, id: LoaderId) -> Vec<Suspect> {
+/// The suspects for the leaked loader `id`: threads first, then the reference path (searched
+/// only when `with_path`; heap walks are capped per analysis).
+pub fn find(agent: &Agent, env: &mut JNIEnv<'_>, id: LoaderId, with_path: bool) -> Vec<Suspect> {
     let mut out = threads(agent, env, id);
+    if !with_path {
+        out.push(Suspect {
+            kind: SuspectKind::ReferencePath,
+            description: format!(
+                "not searched: more than {} loaders were judged leaked at once",
+                heap_path::MAX_WALKS_PER_ANALYSIS
+            ),
+        });
+        return out;
+    }
     match heap_path::describe_path(agent, env, id) {
         Ok(Some(description)) => out.push(Suspect {
             kind: SuspectKind::ReferencePath,

@@ -1,15 +1,16 @@
 //! The agent thread: a native thread attached to the JVM as a daemon (`tmrt-agent`), which does
 //! everything that needs JNI and must not happen inside an event callback.
 //!
-//! It sleeps until a `GarbageCollectionFinish` callback unparks it (or a timeout), then, when
-//! released loaders await collection, brings the leak verdicts up to date, and, when the metrics
-//! endpoint is on, re-reads the JVM-wide figures and renders the exposition the HTTP thread
-//! serves. It never runs Java code inside a callback and stops at VM death.
+//! It sleeps until a `GarbageCollectionFinish` callback or a scrape of the metrics endpoint
+//! unparks it (or a timeout). After a collection, when released loaders await collection, it
+//! brings the leak verdicts up to date; for a scrape it re-reads the JVM-wide figures and renders
+//! the exposition the HTTP thread then serves. Nothing runs periodically: without collections
+//! and scrapes the thread costs nothing. It stops at VM death.
 
 use std::ffi::c_void;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jni::sys::{JavaVM, JavaVMAttachArgs, JNI_OK, JNI_VERSION_1_8};
 use jni::JNIEnv;
@@ -20,9 +21,7 @@ use super::state::Agent;
 
 pub const AGENT_THREAD_NAME: &str = "tmrt-agent";
 
-/// How often the exposition is refreshed when the metrics endpoint is on.
-const METRICS_REFRESH: Duration = Duration::from_secs(1);
-/// How long the thread sleeps without a collection when there is no endpoint.
+/// How long the thread sleeps when nothing wakes it.
 const IDLE: Duration = Duration::from_secs(5);
 
 struct VmPtr(*mut JavaVM);
@@ -67,18 +66,17 @@ fn run(agent: &'static Agent, vm: *mut JavaVM) {
     let Ok(mut env) = (unsafe { JNIEnv::from_raw(raw_env as *mut jni::sys::JNIEnv) }) else {
         return;
     };
-    let metrics = agent.options.metrics.is_some();
     let mut last_epoch = agent.gc_epoch.load(Ordering::Acquire);
-    let mut last_render: Option<Instant> = None;
     loop {
-        if metrics && last_render.is_none_or(|t| t.elapsed() >= METRICS_REFRESH) {
+        let requested = agent.metrics_requested.load(Ordering::Acquire);
+        if requested > agent.metrics_rendered.load(Ordering::Acquire) {
             if let Ok(figures) = analysis::refresh(agent, &mut env, false) {
                 let text = prometheus::render(&agent.model.lock().report(&figures));
                 *agent.metrics_text.lock() = Arc::new(text);
             }
-            last_render = Some(Instant::now());
+            agent.metrics_rendered.store(requested, Ordering::Release);
         }
-        std::thread::park_timeout(if metrics { METRICS_REFRESH } else { IDLE });
+        std::thread::park_timeout(IDLE);
         if agent.is_dead() {
             return;
         }
@@ -90,12 +88,6 @@ fn run(agent: &'static Agent, vm: *mut JavaVM) {
         if agent.model.lock().awaiting_collection().is_empty() {
             continue;
         }
-        if let Ok(figures) = analysis::refresh(agent, &mut env, true) {
-            if metrics {
-                let text = prometheus::render(&agent.model.lock().report(&figures));
-                *agent.metrics_text.lock() = Arc::new(text);
-                last_render = Some(Instant::now());
-            }
-        }
+        let _ = analysis::refresh(agent, &mut env, true);
     }
 }

@@ -6,7 +6,7 @@
 //! patterns from a configuration per Flink line; [`patterns`] compiles the patterns into a trie
 //! that decides in one pass over a name; [`jar`] opens a jar defensively and [`index`] maps every
 //! name of a list of jars to the jars holding it, so that a miss costs one hash lookup instead of
-//! one probe per jar; [`resolve`] replays a loader's decisions for one class; [`conflicts`]
+//! one probe per jar; [`mod@resolve`] replays a loader's decisions for one class; [`conflicts`]
 //! finds the classes present twice and says which copy wins and what breaks. The Java loaders of
 //! `dev.tmrt.classload` use the same index and matcher through JNI; `tmrt classpath` renders
 //! the analysis.

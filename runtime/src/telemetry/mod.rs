@@ -16,6 +16,7 @@ pub mod options;
 pub mod prometheus;
 pub mod report;
 pub mod tag;
+pub mod walk;
 
 pub use model::{JvmFigures, LoaderId, LoaderInfo, LoaderReport, Report, Suspect, SuspectKind, Telemetry, BOOTSTRAP};
 pub use options::{AgentOptions, LogLevel, MetricsAddr, OptionError};

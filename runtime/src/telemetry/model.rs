@@ -161,6 +161,11 @@ impl Telemetry {
         Some(id)
     }
 
+    /// The id the next registered loader will get.
+    pub fn next_loader_id(&self) -> LoaderId {
+        self.next_id
+    }
+
     /// Whether a loader is known (registered and its record not yet dropped).
     pub fn knows(&self, id: LoaderId) -> bool {
         self.loaders.contains_key(&id)
@@ -179,7 +184,8 @@ impl Telemetry {
         }
     }
 
-    /// A class defined by `loader` was unloaded (its tagged mirror was freed).
+    /// A class defined by `loader` was unloaded while the loader lives on (a non-strong hidden
+    /// class); classes unloaded with their loader are counted by [`Self::loader_collected`].
     pub fn class_unloaded(&mut self, loader: LoaderId) {
         self.classes_unloaded_total += 1;
         if let Some(r) = self.loaders.get_mut(&loader) {
@@ -188,7 +194,7 @@ impl Telemetry {
     }
 
     /// The loader object was collected (its tag came back in `ObjectFree`, or a liveness check
-    /// did not find it).
+    /// did not find it): its classes not yet counted unloaded were unloaded with it.
     pub fn loader_collected(&mut self, id: LoaderId) {
         if id == BOOTSTRAP {
             return;
@@ -197,6 +203,9 @@ impl Telemetry {
         if !r.alive {
             return;
         }
+        let remaining = r.classes_defined.saturating_sub(r.classes_unloaded);
+        r.classes_unloaded += remaining;
+        self.classes_unloaded_total += remaining;
         r.alive = false;
         r.leaked = false;
         r.suspects.clear();
@@ -387,6 +396,13 @@ mod tests {
         assert_eq!((la.classes_defined, la.classes_unloaded), (2, 1));
         assert_eq!(r.loaders[0].class, "<bootstrap>");
         assert_eq!(r.loaders[0].classes_defined, 1);
+        // Collecting the loader unloads its remaining class, once.
+        t.loader_collected(a);
+        t.loader_collected(a);
+        let r = t.report(&JvmFigures::default());
+        let la = r.loaders.iter().find(|l| l.id == a).unwrap();
+        assert_eq!((la.classes_defined, la.classes_unloaded), (2, 2));
+        assert_eq!(r.classes_unloaded_total, 2);
     }
 
     #[test]

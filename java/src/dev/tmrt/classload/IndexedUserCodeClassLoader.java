@@ -3,6 +3,7 @@ package dev.tmrt.classload;
 import java.io.ByteArrayInputStream;
 import java.io.File;
 import java.io.IOException;
+import java.lang.ref.Cleaner;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.net.MalformedURLException;
@@ -33,6 +34,9 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
 
     private static final Object NO_MANIFEST = new Object();
 
+    /** Releases the native index of a loader that is never closed, once it is unreachable. */
+    private static final Cleaner CLEANER = Cleaner.create();
+
     private final String[] alwaysParentFirstPatterns;
     /** Native handle, or 0 when the JDK's own lookup serves this loader's URLs. */
     private final long handle;
@@ -42,6 +46,7 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
     private final CodeSource[] codeSources;
     private final boolean[] multiRelease;
     private final AtomicReferenceArray<Object> manifests;
+    private final Cleaner.Cleanable releaser;
     private volatile boolean closed;
 
     IndexedUserCodeClassLoader(
@@ -57,9 +62,13 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
             this.codeSources = null;
             this.multiRelease = null;
             this.manifests = null;
+            this.releaser = null;
             return;
         }
-        this.handle = NativeJarIndex.open(paths, Runtime.version().feature(), alwaysParentFirstPatterns);
+        long h = NativeJarIndex.open(paths, Runtime.version().feature(), alwaysParentFirstPatterns);
+        this.handle = h;
+        // The action captures the handle only, never the loader.
+        this.releaser = CLEANER.register(this, () -> NativeJarIndex.close(h));
         int n = jarUrls.length;
         this.baseUrls = new URL[n];
         this.baseFiles = new String[n];
@@ -75,7 +84,7 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
                 multiRelease[i] = NativeJarIndex.isMultiRelease(handle, i);
             }
         } catch (MalformedURLException e) {
-            NativeJarIndex.close(handle);
+            releaser.clean();
             throw new IllegalArgumentException("tmrt: bad jar URL: " + e.getMessage(), e);
         }
     }
@@ -107,7 +116,15 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
         if (handle == 0 || closed) {
             return checkPatterns && matchesPattern(name) ? NativeJarIndex.PARENT_FIRST : NativeJarIndex.NOT_FOUND;
         }
-        return NativeJarIndex.findClass(handle, name, checkPatterns);
+        try {
+            return NativeJarIndex.findClass(handle, name, checkPatterns);
+        } catch (IllegalStateException e) {
+            // close() on another thread released the index between the check and the call.
+            if (closed) {
+                return checkPatterns && matchesPattern(name) ? NativeJarIndex.PARENT_FIRST : NativeJarIndex.NOT_FOUND;
+            }
+            throw e;
+        }
     }
 
     /** Pattern decision without the index (JDK-lookup mode, or closed): Flink's own loop. */
@@ -153,7 +170,8 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
         byte[] bytes;
         try {
             bytes = NativeJarIndex.read(handle, location);
-        } catch (IllegalStateException e) {
+        } catch (IOException | IllegalStateException e) {
+            // URLClassLoader.findClass turns a read failure into ClassNotFoundException too.
             throw new ClassNotFoundException(name, e);
         }
         int dot = name.lastIndexOf('.');
@@ -235,8 +253,15 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
         if (closed || name == null) {
             return null;
         }
-        long location = NativeJarIndex.find(handle, name);
-        return location < 0 ? null : resourceUrl(name, location);
+        try {
+            long location = NativeJarIndex.find(handle, name);
+            return location < 0 ? null : resourceUrl(name, location);
+        } catch (IllegalStateException e) {
+            if (closed) {
+                return null; // closed concurrently
+            }
+            throw e;
+        }
     }
 
     @Override
@@ -247,15 +272,22 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
         if (closed || name == null) {
             return Collections.emptyEnumeration();
         }
-        long[] locations = NativeJarIndex.findAll(handle, name);
-        List<URL> urls = new ArrayList<>(locations.length);
-        for (long l : locations) {
-            URL u = resourceUrl(name, l);
-            if (u != null) {
-                urls.add(u);
+        try {
+            long[] locations = NativeJarIndex.findAll(handle, name);
+            List<URL> urls = new ArrayList<>(locations.length);
+            for (long l : locations) {
+                URL u = resourceUrl(name, l);
+                if (u != null) {
+                    urls.add(u);
+                }
             }
+            return Collections.enumeration(urls);
+        } catch (IllegalStateException e) {
+            if (closed) {
+                return Collections.emptyEnumeration(); // closed concurrently
+            }
+            throw e;
         }
-        return Collections.enumeration(urls);
     }
 
     /** {@code URLClassPath.JarLoader.checkResource}: base URL + encoded name (real entry name in multi-release jars). */
@@ -319,8 +351,8 @@ abstract class IndexedUserCodeClassLoader extends URLClassLoader {
         try {
             super.close();
         } finally {
-            if (handle != 0) {
-                NativeJarIndex.close(handle);
+            if (releaser != null) {
+                releaser.clean();
             }
             markReleased(this);
         }

@@ -1,6 +1,7 @@
 package dev.tmrt.classload;
 
 import dev.tmrt.NativeLibrary;
+import java.io.IOException;
 
 /**
  * The native jar index ({@code runtime::classload::JarIndex}) behind an opaque handle: every
@@ -39,7 +40,8 @@ final class NativeJarIndex {
 
     static native long[] findAll(long handle, String resourceName);
 
-    static native byte[] read(long handle, long location);
+    /** The entry's bytes; an {@link IOException} (naming the jar) when it cannot be read or inflated. */
+    static native byte[] read(long handle, long location) throws IOException;
 
     static native String entryName(long handle, long location);
 
