@@ -205,3 +205,43 @@ fn parse_finish(json: &str) -> Result<(serde_json::Value, Vec<u32>), JavaCallErr
     let f: Finish = parse(json, "RoundDriver.finish")?;
     Ok((f.agent, f.rounds_alive))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn baseline_gives_figures_known_loader_ids_and_exit_interception() {
+        let json = r#"{"figures":{"metaspace_used_bytes":10,"classes_loaded_total":5,"classes_unloaded_total":0},
+            "agent":{"loaders":[{"id":0},{"id":2}]},"exit_intercepted":true}"#;
+        let (figures, ids, intercepted) = parse_baseline(json).unwrap();
+        assert_eq!(figures.metaspace_used_bytes, 10);
+        assert_eq!(ids, ["0".to_string(), "2".to_string()].into_iter().collect());
+        assert!(intercepted);
+    }
+
+    #[test]
+    fn finish_gives_the_agent_report_and_the_rounds_still_alive() {
+        let (agent, alive) = parse_finish(r#"{"agent":{"loaders":[]},"rounds_alive":[2,3]}"#).unwrap();
+        assert_eq!(agent["loaders"], serde_json::json!([]));
+        assert_eq!(alive, vec![2, 3]);
+        let err = parse_finish("not json").unwrap_err();
+        assert_eq!(err.call, "RoundDriver.finish");
+        assert!(err.detail.contains("unreadable JSON"), "{}", err.detail);
+    }
+
+    #[test]
+    fn security_manager_is_allowed_only_from_java_12() {
+        let conf = runtime::config::Configuration::from_pairs([("taskmanager.memory.process.size", "1728m")]);
+        let plan = TaskManagerPlan::from_config(&conf, runtime::config::FlinkVersion::V1_20).unwrap();
+        let lib = std::path::Path::new("/t/libtmrt.so");
+        let allow = "-Djava.security.manager=allow".to_string();
+        assert!(jvm_options(&plan, lib, 3, Some(17)).contains(&allow));
+        assert!(!jvm_options(&plan, lib, 3, Some(11)).contains(&allow));
+        assert!(!jvm_options(&plan, lib, 3, None).contains(&allow));
+        let opts = jvm_options(&plan, lib, 3, Some(17));
+        assert_eq!(opts[..plan.jvm_options.len()], plan.jvm_options[..]);
+        assert!(opts.contains(&"-agentpath:/t/libtmrt.so=leak-gc-cycles=3,log=off".to_string()));
+        assert!(opts.contains(&"-Dtmrt.library=/t/libtmrt.so".to_string()));
+    }
+}

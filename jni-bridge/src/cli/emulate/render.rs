@@ -244,6 +244,146 @@ pub fn verdict(job: &JobSpec, run: &JobRun) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use runtime::emulator::{assess, AgentReport, AgentSuspect, FailureKind, SlotOutcome};
+
+    fn record(n: u32, classes: u64, failure: Option<FailureKind>) -> RoundRecord {
+        RoundRecord {
+            round: n,
+            millis: 5,
+            slots: vec![SlotOutcome {
+                slot: 0,
+                millis: 4,
+                failure: failure.map(|kind| TaskFailure {
+                    kind,
+                    exception: "java.lang.IllegalStateException".into(),
+                    message: "boom".into(),
+                    stack: vec!["jobs.X.run(X.java:3)".into()],
+                }),
+                leftover: vec![],
+            }],
+            after: JvmFigures {
+                metaspace_used_bytes: 1 << 20,
+                classes_loaded: classes,
+                ..JvmFigures::default()
+            },
+            loaders_alive: 0,
+        }
+    }
+
+    fn run(rounds: Vec<RoundRecord>, report: AgentReport) -> (JobSpec, JobRun) {
+        let job = JobSpec {
+            jars: vec![],
+            entry_class: "jobs.X".into(),
+            args: vec![],
+            rounds: 3,
+        };
+        let baseline = JvmFigures {
+            metaspace_used_bytes: 1 << 20,
+            classes_loaded: 900,
+            ..JvmFigures::default()
+        };
+        let assessment = assess(baseline.metaspace_used_bytes, &rounds, &report);
+        let run = JobRun {
+            baseline,
+            rounds,
+            agent: serde_json::Value::Null,
+            rounds_alive: vec![],
+            host_error: None,
+            exit_intercepted: true,
+            assessment,
+        };
+        (job, run)
+    }
+
+    #[test]
+    fn clean_verdict_names_the_rounds_and_the_flat_class_count() {
+        let (job, run) = run((1..=3).map(|n| record(n, 900, None)).collect(), AgentReport::default());
+        let text = verdict(&job, &run);
+        assert!(
+            text.starts_with("verdict: NO LEAK: the user-code classloaders of all 3 round(s) of jobs.X were collected"),
+            "{text}"
+        );
+        assert!(
+            text.contains("classes loaded after GC 900 -> 900 (+0.0/round)"),
+            "{text}"
+        );
+        assert!(text.contains("metaspace used +0 B/round"), "{text}");
+    }
+
+    #[test]
+    fn leak_verdict_lists_each_loader_with_its_suspects() {
+        let leaked = AgentLoader {
+            id: serde_json::json!(7),
+            class: "L".into(),
+            classes_defined: 3,
+            released: true,
+            alive: true,
+            leaked: true,
+            suspects: vec![AgentSuspect {
+                kind: "thread".into(),
+                description: "thread \"t\"".into(),
+            }],
+            ..AgentLoader::default()
+        };
+        let report = AgentReport {
+            loaders: vec![leaked],
+            ..AgentReport::default()
+        };
+        let (job, run) = run(
+            (1..=3).map(|n| record(n, 900 + 3 * u64::from(n), None)).collect(),
+            report,
+        );
+        let text = verdict(&job, &run);
+        assert!(
+            text.starts_with("verdict: LEAK: 1 user-code classloader(s) of jobs.X leaked"),
+            "{text}"
+        );
+        assert!(text.contains("(+3.0/round)"), "{text}");
+        assert!(text.contains("  loader 7 L: 3 classes defined, 0 unloaded"), "{text}");
+        assert!(text.contains("    suspect [thread] thread \"t\""), "{text}");
+    }
+
+    #[test]
+    fn failure_verdict_names_round_slot_exception_and_frames() {
+        let rounds = vec![record(1, 900, None), record(2, 900, Some(FailureKind::TaskThrew))];
+        let (job, run) = run(rounds, AgentReport::default());
+        let text = verdict(&job, &run);
+        assert!(text.starts_with("verdict: TASK FAILURE: 1 failure(s)"), "{text}");
+        assert!(
+            text.contains(
+                "  round 2 slot 0: task threw: java.lang.IllegalStateException: boom\n      at jobs.X.run(X.java:3)"
+            ),
+            "{text}"
+        );
+        let (job, run) = run_bad_input();
+        assert!(verdict(&job, &run).starts_with("verdict: BAD INPUT"));
+    }
+
+    fn run_bad_input() -> (JobSpec, JobRun) {
+        let mut r = record(1, 900, Some(FailureKind::EntryClassNotFound));
+        if let Some(f) = r.slots[0].failure.as_mut() {
+            f.exception.clear();
+        }
+        run(vec![r], AgentReport::default())
+    }
+
+    #[test]
+    fn round_line_shows_deltas_against_the_previous_round() {
+        let prev = JvmFigures {
+            metaspace_used_bytes: 1000,
+            classes_loaded_total: 10,
+            classes_unloaded_total: 2,
+            ..JvmFigures::default()
+        };
+        let mut r = record(2, 900, None);
+        r.after.metaspace_used_bytes = 3048;
+        r.after.classes_loaded_total = 13;
+        r.after.classes_unloaded_total = 5;
+        let line = round_line(&r, 4, &prev);
+        assert!(line.starts_with("round  2/4: 1/1 slots ok,"), "{line}");
+        assert!(line.contains("(  +2.0 KiB)"), "{line}");
+        assert!(line.contains("classes +3 loaded, +3 unloaded"), "{line}");
+    }
 
     #[test]
     fn sizes_use_binary_units() {
