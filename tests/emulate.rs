@@ -178,6 +178,16 @@ public final class Exits implements Task {
 }
 "#;
 
+const HANGS: &str = r#"
+package jobs;
+import dev.tmrt.emulator.*;
+public final class Hangs implements Task {
+    public void run(TaskContext ctx) throws Exception {
+        if (ctx.getSlotIndex() == 0) Thread.sleep(600_000);
+    }
+}
+"#;
+
 const BLOB: &str = r#"
 package jobs;
 public final class Blob {
@@ -215,6 +225,7 @@ fn jars() -> &'static Jars {
                 ("jobs/Blob.java", BLOB),
                 ("jobs/MetaspaceLeak.java", METASPACE_LEAK),
                 ("jobs/Exits.java", EXITS),
+                ("jobs/Hangs.java", HANGS),
             ],
             &[tmrt_jar(), cache_lib.clone()],
         );
@@ -471,6 +482,33 @@ fn system_exit_is_intercepted_as_a_task_failure() {
         run.stdout
     );
     assert_eq!(job(&run)["exit_intercepted"], true);
+}
+
+#[test]
+fn task_over_its_timeout_is_interrupted_and_a_task_failure() {
+    let run = emulate(
+        "hangs",
+        "jobs.Hangs",
+        &["--slots", "2", "--restarts", "3", "--task-timeout", "1"],
+    );
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "round 1 slot 0: task did not finish within --task-timeout: still running after 1000 ms; \
+             interrupted, then it ended"
+        ),
+        "{}",
+        run.stdout
+    );
+    // Where the task was when it ran out of time.
+    assert!(
+        run.stdout.contains("java.lang.Thread.sleep(Native Method)"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("at jobs.Hangs.run(Hangs.java:6)"), "{}", run.stdout);
+    let slots = job(&run)["rounds"][0]["slots"].as_array().unwrap().clone();
+    assert!(slots[1]["failure"].is_null(), "slot 1 ended in time: {slots:?}");
 }
 
 #[test]

@@ -62,12 +62,14 @@ pub fn run(args: DemoArgs) -> u8 {
             entry_class: "example.cleanjob.CleanJob".to_string(),
             args: Vec::new(),
             rounds: args.restarts,
+            task_timeout_secs: None,
         },
         JobSpec {
             jars: vec![leaky],
             entry_class: "example.leakyjob.LeakyJob".to_string(),
             args: Vec::new(),
             rounds: args.restarts,
+            task_timeout_secs: None,
         },
     ];
     let report = args.report.clone();

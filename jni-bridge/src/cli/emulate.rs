@@ -58,6 +58,11 @@ pub struct EmulateArgs {
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
 
+    /// How long a slot's task may run; a task still running then is interrupted and reported
+    /// (default: no limit).
+    #[arg(long = "task-timeout", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub task_timeout: Option<u64>,
+
     /// Arguments for the job's main (everything after --args).
     #[arg(long, value_name = "ARG", num_args = 0.., allow_hyphen_values = true, trailing_var_arg = true)]
     pub args: Vec<String>,
@@ -101,6 +106,7 @@ pub fn run(args: EmulateArgs) -> u8 {
         entry_class: args.entry.clone(),
         args: args.args.clone(),
         rounds: args.restarts,
+        task_timeout_secs: args.task_timeout,
     };
     let report_path = args.report.clone();
     on_host_thread(move || emulate(&plan, &libs, &job, report_path.as_deref()))

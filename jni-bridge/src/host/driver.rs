@@ -14,7 +14,7 @@ use super::throwable::{java_string, JavaCallError};
 
 const DRIVER_CLASS: &str = "dev/tmrt/emulator/RoundDriver";
 const CONSTRUCTOR_SIG: &str =
-    "(Ljava/lang/String;[Ljava/lang/String;Z[Ljava/lang/String;Ljava/lang/String;[Ljava/lang/String;[JI)V";
+    "(Ljava/lang/String;[Ljava/lang/String;Z[Ljava/lang/String;Ljava/lang/String;[Ljava/lang/String;[JIJ)V";
 
 /// What the driver is created with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +30,8 @@ pub struct DriverSettings {
     /// Managed memory per slot, bytes.
     pub slot_bytes: Vec<u64>,
     pub page_size: u32,
+    /// How long a slot's task may run, milliseconds; 0 for no limit.
+    pub task_timeout_millis: u64,
 }
 
 /// A live `RoundDriver` in the hosted JVM.
@@ -70,6 +72,7 @@ impl<'jvm> RoundDriver<'jvm> {
                         JValue::Object(&args),
                         JValue::Object(&slot_bytes),
                         JValue::Int(i32::try_from(s.page_size).unwrap_or(i32::MAX)),
+                        JValue::Long(i64::try_from(s.task_timeout_millis).unwrap_or(i64::MAX)),
                     ],
                 )?;
                 env.new_global_ref(obj)

@@ -91,6 +91,8 @@ pub struct JobSpec {
     pub entry_class: String,
     pub args: Vec<String>,
     pub rounds: u32,
+    /// How long a slot's task may run, seconds; `None` for no limit.
+    pub task_timeout_secs: Option<u64>,
 }
 
 /// What a job's run observed and concluded.
@@ -127,6 +129,7 @@ pub fn run_job(
         args: job.args.clone(),
         slot_bytes: plan.slot_managed_bytes.clone(),
         page_size: u32::try_from(plan.page_size).unwrap_or(u32::MAX),
+        task_timeout_millis: job.task_timeout_secs.map_or(0, |s| s.saturating_mul(1000)),
     };
     let driver = RoundDriver::create(jvm, &settings)?;
     let baseline_json = driver.baseline()?;

@@ -25,6 +25,8 @@ pub enum FailureKind {
     /// The task called `System.exit` or `Runtime.halt` (intercepted as Flink's
     /// `cluster.intercept-user-system-exit: THROW` does).
     SystemExit,
+    /// The task was still running when `--task-timeout` ran out (it was interrupted).
+    TaskTimedOut,
 }
 
 impl FailureKind {
@@ -42,6 +44,7 @@ impl FailureKind {
             FailureKind::SlotBudgetExceeded => "task exceeded its slot's managed-memory budget",
             FailureKind::MetaspaceExhausted => "metaspace exhausted",
             FailureKind::SystemExit => "task called System.exit",
+            FailureKind::TaskTimedOut => "task did not finish within --task-timeout",
         }
     }
 }
@@ -156,6 +159,7 @@ mod tests {
             (FailureKind::SlotBudgetExceeded, "\"slot-budget-exceeded\""),
             (FailureKind::MetaspaceExhausted, "\"metaspace-exhausted\""),
             (FailureKind::SystemExit, "\"system-exit\""),
+            (FailureKind::TaskTimedOut, "\"task-timed-out\""),
         ] {
             assert_eq!(serde_json::to_string(&k).unwrap(), s);
             assert_eq!(serde_json::from_str::<FailureKind>(s).unwrap(), k);

@@ -276,6 +276,7 @@ mod tests {
             entry_class: "jobs.X".into(),
             args: vec![],
             rounds: 3,
+            task_timeout_secs: None,
         };
         let baseline = JvmFigures {
             metaspace_used_bytes: 1 << 20,

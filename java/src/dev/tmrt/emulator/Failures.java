@@ -8,6 +8,7 @@ final class Failures {
     static final String SLOT_BUDGET_EXCEEDED = "slot-budget-exceeded";
     static final String METASPACE_EXHAUSTED = "metaspace-exhausted";
     static final String SYSTEM_EXIT = "system-exit";
+    static final String TASK_TIMED_OUT = "task-timed-out";
 
     private static final int STACK_FRAMES = 8;
 
@@ -106,8 +107,27 @@ final class Failures {
         render(sample);
         render(new MemoryAllocationException("warm-up"));
         render(new UserSystemExitException(0));
+        timedOut(1, Thread.currentThread().getStackTrace(), true);
         render(new IllegalArgumentException("Cannot allocate more segments (warm-up)"));
         render(new EntryPoint.BadEntry(EntryPoint.NO_ENTRY_METHOD, "warm-up\u0001"));
+    }
+
+    /**
+     * The failure of a task still running after {@code millis}: where it was ({@code at}) and
+     * whether it ignored its interrupt ({@code stillRunning}).
+     */
+    static String timedOut(long millis, StackTraceElement[] at, boolean stillRunning) {
+        JsonWriter json = new JsonWriter();
+        json.beginObject()
+                .name("kind").value(TASK_TIMED_OUT)
+                .name("exception").value("")
+                .name("message").value("still running after " + millis + " ms; interrupted"
+                        + (stillRunning ? ", and still running (its thread is left behind)" : ", then it ended"))
+                .name("stack").beginArray();
+        for (int i = 0; i < Math.min(STACK_FRAMES, at.length); i++) {
+            json.value(at[i].toString());
+        }
+        return json.endArray().endObject().toString();
     }
 
     /** Writes {@code {"kind","exception","message","stack"}}. */

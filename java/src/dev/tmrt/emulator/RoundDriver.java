@@ -41,11 +41,15 @@ public final class RoundDriver {
     private final int pageSize;
     private final MemoryManager[] slots;
     private final boolean exitIntercepted;
+    /** How long a slot's task may run, milliseconds; 0 for no limit. */
+    private final long taskTimeoutMillis;
     /** Per round, weak references to its user-code loader and the loaders that defined its entry. */
     private final List<List<WeakReference<ClassLoader>>> loaders = new ArrayList<>();
 
     /** How long {@link #finish} waits at most for the rounds' loaders to be collected. */
     static final long SETTLE_MILLIS = 1_000;
+    /** How long a timed-out task gets to end after its interrupt. */
+    static final long INTERRUPT_GRACE_MILLIS = 100;
     /** How long each round waits at most for its own loader to be collected. */
     static final long ROUND_SETTLE_MILLIS = 200;
     /** How often it collects while waiting. */
@@ -54,6 +58,8 @@ public final class RoundDriver {
     /**
      * @param jarPaths the job jars (the host checked they exist)
      * @param slotBytes managed memory per slot, bytes
+     * @param taskTimeoutMillis how long a slot's task may run (0: no limit); a task still running
+     *     then is interrupted and reported as timed out
      */
     public RoundDriver(
             String resolveOrder,
@@ -63,7 +69,8 @@ public final class RoundDriver {
             String entryClass,
             String[] args,
             long[] slotBytes,
-            int pageSize)
+            int pageSize,
+            long taskTimeoutMillis)
             throws MalformedURLException {
         this.resolveOrder = resolveOrder;
         this.parentFirstPatterns = parentFirstPatterns.clone();
@@ -76,6 +83,7 @@ public final class RoundDriver {
         this.args = args.clone();
         this.slotBytes = slotBytes.clone();
         this.pageSize = pageSize;
+        this.taskTimeoutMillis = taskTimeoutMillis;
         this.slots = new MemoryManager[slotBytes.length];
         for (int i = 0; i < slots.length; i++) {
             slots[i] = MemoryManager.create(slotBytes[i], pageSize);
@@ -176,9 +184,7 @@ public final class RoundDriver {
             runs[s] = new SlotRun(entryClass, args, loader, slots[s], s, slots.length, round, owners[s]);
             threads[s] = runs[s].start(s, round);
         }
-        for (int s = 0; s < slots.length; s++) {
-            threads[s].join();
-        }
+        String[] timedOut = awaitTasks(threads);
         loader.close();
         List<WeakReference<ClassLoader>> refs = new ArrayList<>();
         refs.add(new WeakReference<>(loader));
@@ -193,12 +199,39 @@ public final class RoundDriver {
         for (int s = 0; s < slots.length; s++) {
             json.beginObject()
                     .name("slot").value(s)
-                    .name("millis").value(runs[s].millis)
-                    .name("failure").raw(runs[s].failureJson)
+                    .name("millis").value(timedOut[s] != null ? taskTimeoutMillis : runs[s].millis)
+                    .name("failure").raw(timedOut[s] != null ? timedOut[s] : runs[s].failureJson)
                     .name("leftover").beginArray();
             freeSlot(s, owners[s], json);
             json.endArray().endObject();
         }
+    }
+
+    /**
+     * Waits for every slot's task, at most until the task timeout. A task still running then is
+     * interrupted and given {@link #INTERRUPT_GRACE_MILLIS}; its failure (with the stack it was
+     * at) is returned at its slot's index, null for tasks that ended in time.
+     */
+    private String[] awaitTasks(Thread[] threads) throws InterruptedException {
+        String[] timedOut = new String[threads.length];
+        long deadline = System.nanoTime() + taskTimeoutMillis * 1_000_000L;
+        for (int s = 0; s < threads.length; s++) {
+            if (taskTimeoutMillis <= 0) {
+                threads[s].join();
+                continue;
+            }
+            long left = (deadline - System.nanoTime()) / 1_000_000L;
+            if (left > 0) {
+                threads[s].join(left);
+            }
+            if (threads[s].isAlive()) {
+                StackTraceElement[] at = threads[s].getStackTrace();
+                threads[s].interrupt();
+                threads[s].join(INTERRUPT_GRACE_MILLIS);
+                timedOut[s] = Failures.timedOut(taskTimeoutMillis, at, threads[s].isAlive());
+            }
+        }
+        return timedOut;
     }
 
     /**
