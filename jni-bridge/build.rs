@@ -68,6 +68,67 @@ fn main() {
     assert!(status.success(), "jar failed");
     fs::rename(&tmp, &jar_path).unwrap();
     println!("cargo:rustc-env=TMRT_JAR_PATH={}", jar_path.display());
+
+    build_examples(&workspace, &out, &jar_dir, &jar_path);
+}
+
+/// The example jobs of `tmrt demo` (`java/examples/<name>/**.java`), compiled against tmrt.jar
+/// into `target/java/examples/<name>.jar`: `demo-lib` (a jar for the TaskManager's own class
+/// path), then `clean-job` and `leaky-job` (job jars; the leaky one uses demo-lib).
+fn build_examples(workspace: &Path, out: &Path, jar_dir: &Path, tmrt_jar: &Path) {
+    let examples = workspace.join("java").join("examples");
+    println!("cargo:rerun-if-changed={}", examples.display());
+    let dest = jar_dir.join("examples");
+    fs::create_dir_all(&dest).unwrap();
+    let demo_lib = dest.join("demo-lib.jar");
+    for (name, classpath) in [
+        ("demo-lib", vec![tmrt_jar.to_path_buf()]),
+        ("clean-job", vec![tmrt_jar.to_path_buf()]),
+        ("leaky-job", vec![tmrt_jar.to_path_buf(), demo_lib.clone()]),
+    ] {
+        let src = examples.join(name);
+        let mut sources = Vec::new();
+        collect_java(&src, &mut sources);
+        sources.sort();
+        for s in &sources {
+            println!("cargo:rerun-if-changed={}", s.display());
+        }
+        let classes = out.join(format!("example-{name}"));
+        let _ = fs::remove_dir_all(&classes);
+        fs::create_dir_all(&classes).unwrap();
+        let cp: Vec<String> = classpath.iter().map(|p| p.display().to_string()).collect();
+        let status = Command::new(jdk_tool("javac"))
+            .args([
+                "--release",
+                "11",
+                "-encoding",
+                "UTF-8",
+                "-Xlint:all",
+                "-Xlint:-options",
+                "-cp",
+            ])
+            .arg(cp.join(":"))
+            .arg("-d")
+            .arg(&classes)
+            .args(&sources)
+            .status()
+            .expect("run javac for the examples");
+        assert!(status.success(), "javac failed on java/examples/{name}");
+        let jar = dest.join(format!("{name}.jar"));
+        let tmp = dest.join(format!("{name}.jar.tmp"));
+        let _ = fs::remove_file(&tmp);
+        let status = Command::new(jdk_tool("jar"))
+            .arg("--create")
+            .arg("--file")
+            .arg(&tmp)
+            .arg("-C")
+            .arg(&classes)
+            .arg(".")
+            .status()
+            .expect("run jar for the examples");
+        assert!(status.success(), "jar failed for java/examples/{name}");
+        fs::rename(&tmp, &jar).unwrap();
+    }
 }
 
 fn collect_java(dir: &Path, out: &mut Vec<PathBuf>) {

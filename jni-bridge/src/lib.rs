@@ -11,8 +11,11 @@
 //! so no panic ever unwinds into the JVM.
 
 pub mod agent;
+pub mod classload_jni;
 pub mod cli;
 pub mod ffi;
+pub mod host;
+mod managed_jni;
 mod native_library;
 
 /// The version of this library, as reported to `dev.tmrt.NativeLibrary`.

@@ -5,5 +5,9 @@
 //! way each supported Flink line reads it, plus `-D` overrides. The models built from it never
 //! print and never touch a JVM; the `jni-bridge` crate renders them, and hands them to Java.
 
+pub mod classload;
 pub mod config;
+pub mod emulator;
+pub mod managed;
+pub mod memory;
 pub mod telemetry;

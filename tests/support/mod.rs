@@ -19,11 +19,19 @@ pub fn tmrt_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tmrt"))
 }
 
-/// `libtmrt.so` of this build (next to the `tmrt` binary).
+/// `libtmrt.so` of this build. `cargo test` rebuilds the cdylib in `deps/` but only
+/// `cargo build` copies it next to the `tmrt` binary, so the newer of the two is the one that
+/// matches the code under test.
 pub fn libtmrt() -> PathBuf {
-    let p = tmrt_bin().parent().unwrap().join("libtmrt.so");
-    assert!(p.is_file(), "libtmrt.so not built at {}", p.display());
-    p
+    let dir = tmrt_bin().parent().unwrap().to_path_buf();
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let candidates = [dir.join("deps").join("libtmrt.so"), dir.join("libtmrt.so")];
+    let newest = candidates
+        .iter()
+        .filter_map(|p| modified(p).map(|t| (t, p.clone())))
+        .max_by_key(|(t, _)| *t)
+        .map(|(_, p)| p);
+    newest.unwrap_or_else(|| panic!("libtmrt.so not built in {} or its deps/", dir.display()))
 }
 
 /// `tmrt.jar` of this build.

@@ -70,6 +70,7 @@ pub fn parse_flink_conf_yaml(text: &str) -> Configuration {
 
 /// Parses standard YAML (`config.yaml`) and flattens it to Flink's dotted keys.
 pub fn parse_standard_yaml(text: &str) -> Result<Configuration, String> {
+    check_nesting(text)?;
     let docs = YamlLoader::load_from_str(text).map_err(|e| e.to_string())?;
     let mut conf = Configuration::new();
     match docs.first() {
@@ -82,6 +83,32 @@ pub fn parse_standard_yaml(text: &str) -> Result<Configuration, String> {
 
 /// Deepest nesting accepted; Flink keys have at most a handful of segments.
 const MAX_DEPTH: usize = 64;
+
+/// Refuses nesting deeper than [`MAX_DEPTH`] before the tree is built: yaml-rust2's event parser
+/// is iterative, but building (and dropping) a tree thousands of block levels deep overflows the
+/// stack, which aborts the process instead of reporting an error.
+fn check_nesting(text: &str) -> Result<(), String> {
+    use yaml_rust2::parser::{Event, Parser};
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| e.to_string())?;
+        match event {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(format!(
+                        "nesting deeper than {MAX_DEPTH} levels at line {}",
+                        mark.line()
+                    ));
+                }
+            }
+            Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+            Event::StreamEnd => return Ok(()),
+            _ => {}
+        }
+    }
+}
 
 fn flatten(prefix: &str, node: &Yaml, conf: &mut Configuration, depth: usize) -> Result<(), String> {
     if depth > MAX_DEPTH {
@@ -166,6 +193,13 @@ mod tests {
             Some("com.foo.;org.bar")
         );
         assert_eq!(c.get("flag"), Some("true"));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let text: String = (0..20_000).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+        let err = parse_standard_yaml(&text).unwrap_err();
+        assert!(err.contains("nesting deeper than 64 levels"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,82 @@
+//! Managed-memory pool: allocate and release pages, per page, in one slot (the pool's own cost,
+//! default return policy, pages not touched), and with two threads on one slot (contention) or
+//! on two slots (no shared lock).
+//!
+//! `cargo bench -p tmrt-runtime --bench managed`
+
+use std::hint::black_box;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use runtime::managed::{OwnerId, Page, PageSize, SlotPool};
+
+const SLOT: u64 = 64 << 20;
+
+fn pool() -> SlotPool {
+    SlotPool::new("slot 0", SLOT, PageSize::DEFAULT).unwrap()
+}
+
+fn alloc_release(c: &mut Criterion) {
+    let mut g = c.benchmark_group("managed");
+    for n in [1u32, 64, 1024] {
+        let p = pool();
+        let mut pages: Vec<Page> = Vec::with_capacity(n as usize);
+        g.throughput(Throughput::Elements(n.into()));
+        g.bench_function(format!("alloc_release_{n}"), |b| {
+            b.iter(|| {
+                pages.clear();
+                p.allocate_with(OwnerId(1), black_box(n), |pg| pages.push(pg)).unwrap();
+                if n == 1 {
+                    p.release(pages[0]).unwrap();
+                } else {
+                    p.release_batch(&pages).unwrap();
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+/// `threads` threads, each allocating and releasing one page `iters` times, on `pools`
+/// (thread i uses pool i % len); the time until all are done.
+fn threaded(pools: &[Arc<SlotPool>], threads: usize, iters: u64) -> Duration {
+    let barrier = Arc::new(Barrier::new(threads + 1));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let p = pools[t % pools.len()].clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                for _ in 0..iters {
+                    let page = p.allocate_page(OwnerId(t as u64)).unwrap();
+                    p.release(black_box(page)).unwrap();
+                }
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    for h in handles {
+        h.join().unwrap();
+    }
+    start.elapsed()
+}
+
+fn two_threads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("managed");
+    // Each iteration is one page allocated and released by each of the two threads.
+    g.throughput(Throughput::Elements(2));
+    let shared = [Arc::new(pool())];
+    g.bench_function("contended_2_threads_1_slot", |b| {
+        b.iter_custom(|iters| threaded(&shared, 2, iters))
+    });
+    let separate = [Arc::new(pool()), Arc::new(pool())];
+    g.bench_function("2_threads_2_slots", |b| {
+        b.iter_custom(|iters| threaded(&separate, 2, iters))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, alloc_release, two_threads);
+criterion_main!(benches);

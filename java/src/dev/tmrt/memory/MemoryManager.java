@@ -1,0 +1,558 @@
+package dev.tmrt.memory;
+
+import dev.tmrt.NativeLibrary;
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.IdentityHashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Managed memory with the API of Flink's {@code org.apache.flink.runtime.memory.MemoryManager},
+ * backed by tmrt's native slot pool: the whole budget is one anonymous mapping, and pages are
+ * handed out of it. Flink code ports by changing imports ({@code MemorySegment} becomes
+ * {@link Segment}, {@code MemoryReservationException} and {@link MemoryAllocationException} come
+ * from this package).
+ *
+ * <p><b>Owners.</b> The native pool knows owners by number. Each memory manager maps owner
+ * objects to numbers by identity (an {@link IdentityHashMap}; Flink's map uses
+ * {@code equals}, which is the same for its owners, operators and tasks that do not override
+ * it); numbers are never reused. Owners that hold nothing any more are dropped from the
+ * map in batches (one native call) whenever the map has doubled, so the map stays bounded
+ * without a native call per release.
+ *
+ * <p><b>Threads.</b> All operations are thread-safe and cross JNI once, whatever the number of
+ * pages: a batch of page handles travels as one {@code long[]}. Operations that name an owner
+ * take this memory manager's monitor (for the owner map); releasing segments takes no Java
+ * lock at all: the native pool is the arbiter, and the page's generation in each segment makes
+ * exactly one of two racing releases succeed.
+ *
+ * <p><b>Differences from Flink.</b> Misuse is an error where Flink ignores it: releasing a
+ * segment twice throws {@link IllegalStateException}, releasing another memory manager's segment
+ * throws {@link IllegalArgumentException}, and releasing more reserved memory than an owner
+ * reserved throws {@link IllegalStateException}. A batch release is all or nothing.
+ *
+ * <p><b>Lifetime.</b> {@link #shutdown()} releases everything; segments still held are marked
+ * freed and their memory goes back to the OS. The native pool is freed when this object becomes
+ * unreachable (a {@link Cleaner}). The mapping itself is never unmapped, so a stale
+ * {@link ByteBuffer} reads zeros instead of crashing the JVM.
+ */
+public final class MemoryManager {
+    static {
+        NativeLibrary.load();
+    }
+
+    /** Flink's default page size (32 KiB). */
+    public static final int DEFAULT_PAGE_SIZE = 32 * 1024;
+    /** Flink's minimal page size (4 KiB). */
+    public static final int MIN_PAGE_SIZE = 4 * 1024;
+
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final int MIN_PURGE_AT = 64;
+
+    private final long handle;
+    private final long memorySize;
+    private final int pageSize;
+    private final long base;
+    private final Object lock = new Object();
+    /**
+     * The segment each page was last handed out as (written under {@code lock} when allocating).
+     * A single or batch release leaves the entry (it may be stale: the segment's bits tell),
+     * so that it needs no lock; {@code releaseAll} and {@code shutdown} mark what they find.
+     */
+    private final Segment[] live;
+    /** Owner objects by identity, to their native numbers (guarded by {@code lock}). */
+    private final IdentityHashMap<Object, Long> ownerIds = new IdentityHashMap<>();
+    private long nextOwnerId = 1;
+    private int purgeAt = MIN_PURGE_AT;
+    private volatile boolean shutdown;
+
+    private MemoryManager(long handle, long memorySize, int pageSize) {
+        CLEANER.register(this, new Free(handle));
+        this.handle = handle;
+        this.memorySize = memorySize;
+        this.pageSize = pageSize;
+        this.base = nativeBase(handle);
+        this.live = new Segment[(int) (memorySize / pageSize)];
+    }
+
+    /**
+     * A memory manager of {@code sizeBytes} bytes, handing out pages of {@code pageSize} bytes
+     * (a power of two, at least 4096), as Flink's {@code MemoryManager.create}.
+     *
+     * @throws IllegalArgumentException for a negative size or a bad page size
+     * @throws OutOfMemoryError when the address space for the mapping cannot be reserved
+     */
+    public static MemoryManager create(long sizeBytes, int pageSize) {
+        if (sizeBytes < 0) {
+            throw new IllegalArgumentException("Size of total memory must be non-negative: " + sizeBytes);
+        }
+        long handle = nativeCreate(sizeBytes, pageSize);
+        return new MemoryManager(handle, sizeBytes, pageSize);
+    }
+
+    /** Allocates {@code numPages} pages for {@code owner}, all or nothing. */
+    public List<Segment> allocatePages(Object owner, int numPages) throws MemoryAllocationException {
+        ArrayList<Segment> segments = new ArrayList<>(Math.max(numPages, 0));
+        allocatePages(owner, segments, numPages);
+        return segments;
+    }
+
+    /** Allocates {@code numPages} pages for {@code owner} into {@code target}, all or nothing. */
+    public void allocatePages(Object owner, Collection<Segment> target, int numPages)
+            throws MemoryAllocationException {
+        if (owner == null) {
+            throw new NullPointerException("The memory owner must not be null.");
+        }
+        if (numPages < 0) {
+            throw new IllegalArgumentException("Cannot allocate a negative number of pages: " + numPages);
+        }
+        checkNotShutdown();
+        if (target instanceof ArrayList) {
+            ((ArrayList<Segment>) target).ensureCapacity(target.size() + numPages);
+        }
+        try {
+            if (numPages == 1) {
+                Segment s;
+                synchronized (lock) {
+                    long bits = nativeAllocateOne(handle, ownerId(owner));
+                    s = newSegment(owner, bits);
+                }
+                target.add(s);
+                return;
+            }
+            long[] bits = new long[numPages];
+            Segment[] made = new Segment[numPages];
+            synchronized (lock) {
+                nativeAllocate(handle, ownerId(owner), numPages, bits);
+                for (int i = 0; i < numPages; i++) {
+                    made[i] = newSegment(owner, bits[i]);
+                }
+            }
+            for (Segment s : made) {
+                target.add(s);
+            }
+        } catch (MemoryAllocationException e) {
+            throw new MemoryAllocationException(e.getMessage() + " [" + nameOwner(owner) + "]");
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Releases one segment. {@code null} is ignored (as in Flink).
+     *
+     * @throws IllegalStateException when it was already released, or after shutdown
+     * @throws IllegalArgumentException when it belongs to another memory manager
+     */
+    public void release(Segment segment) {
+        if (segment == null) {
+            return;
+        }
+        checkOwnSegment(segment);
+        checkNotShutdown();
+        checkNotFreed(segment);
+        try {
+            // No Java lock: the native pool is the arbiter. Of two racing releases of one
+            // segment, the page's generation lets exactly one through.
+            nativeReleaseOne(handle, segment.bits);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+        segment.markFreed();
+    }
+
+    /**
+     * Releases a batch of segments, all or nothing (nulls are skipped), crossing JNI once; then
+     * clears the collection as Flink does.
+     *
+     * @throws IllegalStateException when one was already released (or appears twice), or after
+     *     shutdown; nothing is released then
+     * @throws IllegalArgumentException when one belongs to another memory manager
+     */
+    public void release(Collection<Segment> segments) {
+        if (segments == null) {
+            return;
+        }
+        Segment[] batch = new Segment[segments.size()];
+        int n = 0;
+        for (Segment s : segments) {
+            if (s != null) {
+                checkOwnSegment(s);
+                if (n == batch.length) {
+                    batch = java.util.Arrays.copyOf(batch, n * 2 + 1);
+                }
+                batch[n++] = s;
+            }
+        }
+        long[] bits = new long[n];
+        for (int i = 0; i < n; i++) {
+            bits[i] = batch[i].bits;
+        }
+        checkNotShutdown();
+        for (int i = 0; i < n; i++) {
+            checkNotFreed(batch[i]);
+        }
+        try {
+            // No Java lock, as in release(Segment): the native pool checks the whole batch
+            // (double releases, duplicates) and releases all of it or nothing.
+            nativeRelease(handle, bits, n);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+        for (int i = 0; i < n; i++) {
+            batch[i].markFreed();
+        }
+        try {
+            segments.clear();
+        } catch (UnsupportedOperationException immutable) {
+            // An immutable collection keeps its (now freed) segments.
+        }
+    }
+
+    /** Releases every segment {@code owner} holds (its reservations stay, as in Flink). */
+    public void releaseAll(Object owner) {
+        if (owner == null) {
+            return;
+        }
+        try {
+            synchronized (lock) {
+                checkNotShutdown();
+                Long id = ownerIds.get(owner);
+                if (id == null) {
+                    return;
+                }
+                long[] released = nativeReleaseAll(handle, id);
+                for (long bits : released) {
+                    Segment s = live[(int) bits];
+                    if (s != null && s.bits == bits) {
+                        free(s);
+                    }
+                }
+            }
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Reserves {@code bytes} of non-page memory for {@code owner} against the same budget as the
+     * pages (Flink's {@code reserveMemory}).
+     */
+    public void reserveMemory(Object owner, long bytes) throws MemoryReservationException {
+        if (owner == null) {
+            throw new NullPointerException("The memory owner must not be null.");
+        }
+        if (bytes < 0) {
+            throw new IllegalArgumentException("Cannot reserve a negative number of bytes: " + bytes);
+        }
+        try {
+            synchronized (lock) {
+                checkNotShutdown();
+                nativeReserve(handle, ownerId(owner), bytes);
+            }
+        } catch (MemoryReservationException e) {
+            throw new MemoryReservationException(e.getMessage() + " [" + nameOwner(owner) + "]");
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Gives back {@code bytes} of {@code owner}'s reservation.
+     *
+     * @throws IllegalStateException when the owner reserved less than that
+     */
+    public void releaseMemory(Object owner, long bytes) {
+        if (owner == null) {
+            throw new NullPointerException("The memory owner must not be null.");
+        }
+        if (bytes < 0) {
+            throw new IllegalArgumentException("Cannot release a negative number of bytes: " + bytes);
+        }
+        try {
+            synchronized (lock) {
+                checkNotShutdown();
+                Long id = ownerIds.get(owner);
+                if (id == null) {
+                    if (bytes > 0) {
+                        throw new IllegalStateException(
+                                "owner " + owner + " releases " + bytes + " bytes but has no memory reserved");
+                    }
+                    return;
+                }
+                try {
+                    nativeReleaseMemory(handle, id, bytes);
+                } catch (IllegalStateException e) {
+                    throw new IllegalStateException(e.getMessage() + " [" + nameOwner(owner) + "]");
+                }
+            }
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Gives back all of {@code owner}'s reservation (Flink's {@code releaseAllMemory}). */
+    public void releaseAllMemory(Object owner) {
+        if (owner == null) {
+            return;
+        }
+        try {
+            synchronized (lock) {
+                checkNotShutdown();
+                Long id = ownerIds.get(owner);
+                if (id != null) {
+                    nativeReleaseAllMemory(handle, id);
+                }
+            }
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Bytes neither in pages nor reserved (0 after shutdown). */
+    public long availableMemory() {
+        try {
+            return nativeAvailable(handle);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** The page size in bytes. */
+    public int getPageSize() {
+        return pageSize;
+    }
+
+    /** The budget in bytes (pages and reservations together). */
+    public long getMemorySize() {
+        return memorySize;
+    }
+
+    /** Whether no owner holds any page or reservation. */
+    public boolean verifyEmpty() {
+        return usage().length == 0;
+    }
+
+    /**
+     * Who holds what, one line per owner ({@code owner.toString()}: pages, reserved bytes), or
+     * {@code "empty"}.
+     */
+    public String usageReport() {
+        return describe(usage());
+    }
+
+    /**
+     * Shuts the memory manager down: every segment still held is marked freed, all memory goes
+     * back to the OS, and every later operation throws {@link IllegalStateException}
+     * ("Memory manager has been shut down."). When owners still held memory, the leak is
+     * reported on {@code System.err}, per owner. Calling it again does nothing.
+     */
+    public void shutdown() {
+        long[] leaks;
+        try {
+            synchronized (lock) {
+                if (shutdown) {
+                    return;
+                }
+                shutdown = true;
+                leaks = nativeShutdown(handle);
+                for (int i = 0; i < live.length; i++) {
+                    Segment s = live[i];
+                    if (s != null) {
+                        s.markFreed();
+                        live[i] = null;
+                    }
+                }
+                if (leaks.length > 0) {
+                    System.err.println("tmrt MemoryManager shut down with memory still held: " + describe(leaks));
+                }
+                ownerIds.clear();
+            }
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Whether {@link #shutdown()} was called. */
+    public boolean isShutdown() {
+        return shutdown;
+    }
+
+    // ---------------------------------------------------------------------------------------
+
+    ByteBuffer newView(Segment s) {
+        try {
+            return nativeBuffer(handle, s.bits);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    private long[] usage() {
+        try {
+            synchronized (lock) {
+                return nativeUsage(handle);
+            }
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Owner lines from native triples (owner id, pages, reserved bytes). */
+    private String describe(long[] triples) {
+        if (triples.length == 0) {
+            return "empty";
+        }
+        StringBuilder sb = new StringBuilder();
+        synchronized (lock) {
+            for (int i = 0; i < triples.length; i += 3) {
+                Object owner = null;
+                for (Map.Entry<Object, Long> e : ownerIds.entrySet()) {
+                    if (e.getValue() == triples[i]) {
+                        owner = e.getKey();
+                    }
+                }
+                if (sb.length() > 0) {
+                    sb.append("; ");
+                }
+                sb.append("owner ").append(owner == null ? "#" + triples[i] : String.valueOf(owner))
+                        .append(": ").append(triples[i + 1]).append(" pages, ")
+                        .append(triples[i + 2]).append(" reserved bytes");
+            }
+        }
+        return sb.toString();
+    }
+
+    /** "owner N is DESCRIPTION": the native id, as errors print it, and the owner object. */
+    private String nameOwner(Object owner) {
+        Long id;
+        synchronized (lock) {
+            id = ownerIds.get(owner);
+        }
+        return "owner " + (id == null ? "?" : id) + " is " + owner;
+    }
+
+    private Segment newSegment(Object owner, long bits) {
+        int index = (int) bits;
+        Segment s = new Segment(this, owner, bits, base + (long) index * pageSize, pageSize);
+        live[index] = s;
+        return s;
+    }
+
+    /** Marks a segment of {@code releaseAll} freed; call under lock. */
+    private void free(Segment s) {
+        s.markFreed();
+        live[s.pageIndex()] = null;
+    }
+
+    /** The native number of {@code owner}, made on first use; call under lock. */
+    private long ownerId(Object owner) {
+        Long id = ownerIds.get(owner);
+        if (id != null) {
+            return id;
+        }
+        if (ownerIds.size() >= purgeAt) {
+            purgeEmptyOwners();
+        }
+        long fresh = nextOwnerId++;
+        ownerIds.put(owner, fresh);
+        return fresh;
+    }
+
+    /** Drops owners that hold nothing any more, with one native call; call under lock. */
+    private void purgeEmptyOwners() {
+        long[] ids = new long[ownerIds.size()];
+        int n = 0;
+        for (Long id : ownerIds.values()) {
+            ids[n++] = id;
+        }
+        int empty = nativeEmptyOwners(handle, ids, n);
+        if (empty > 0) {
+            java.util.HashSet<Long> gone = new java.util.HashSet<>();
+            for (int i = 0; i < empty; i++) {
+                gone.add(ids[i]);
+            }
+            for (Iterator<Long> it = ownerIds.values().iterator(); it.hasNext(); ) {
+                if (gone.contains(it.next())) {
+                    it.remove();
+                }
+            }
+        }
+        purgeAt = Math.max(MIN_PURGE_AT, ownerIds.size() * 2);
+    }
+
+    private void checkOwnSegment(Segment s) {
+        if (s.manager() != this) {
+            throw new IllegalArgumentException(
+                    "foreign segment: " + s + " belongs to another memory manager");
+        }
+    }
+
+    private static void checkNotFreed(Segment s) {
+        if (s.freed) {
+            throw new IllegalStateException(
+                    "segment (page " + s.pageIndex() + ") was already released: double release");
+        }
+    }
+
+    private void checkNotShutdown() {
+        if (shutdown) {
+            throw new IllegalStateException("Memory manager has been shut down.");
+        }
+    }
+
+    /** Frees the native pool once the memory manager is unreachable. */
+    private static final class Free implements Runnable {
+        private final long handle;
+
+        Free(long handle) {
+            this.handle = handle;
+        }
+
+        @Override
+        public void run() {
+            nativeFree(handle);
+        }
+    }
+
+    private static native long nativeCreate(long sizeBytes, int pageSize);
+
+    private static native long nativeBase(long handle);
+
+    private static native long nativeAllocateOne(long handle, long owner) throws MemoryAllocationException;
+
+    private static native void nativeAllocate(long handle, long owner, int numPages, long[] out)
+            throws MemoryAllocationException;
+
+    private static native void nativeReleaseOne(long handle, long bits);
+
+    private static native void nativeRelease(long handle, long[] bits, int count);
+
+    private static native long[] nativeReleaseAll(long handle, long owner);
+
+    private static native void nativeReserve(long handle, long owner, long bytes) throws MemoryReservationException;
+
+    private static native void nativeReleaseMemory(long handle, long owner, long bytes);
+
+    private static native long nativeReleaseAllMemory(long handle, long owner);
+
+    private static native long nativeAvailable(long handle);
+
+    private static native long[] nativeUsage(long handle);
+
+    private static native int nativeEmptyOwners(long handle, long[] ids, int count);
+
+    private static native long[] nativeShutdown(long handle);
+
+    private static native ByteBuffer nativeBuffer(long handle, long bits);
+
+    private static native void nativeFree(long handle);
+
+    /** Native pools not yet freed by their Cleaner (tests call it reflectively). */
+    private static native long nativeLivePools();
+}

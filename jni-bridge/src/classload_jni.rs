@@ -1,0 +1,245 @@
+//! JNI side of `dev.tmrt.classload.NativeJarIndex`: the jar index and parent-first matcher of
+//! [`runtime::classload`], behind opaque `long` handles.
+//!
+//! A handle is a key into a process-wide registry, never a pointer: a stale, forged or closed
+//! handle is an `IllegalStateException`, not a dangling dereference, and `close` racing with a
+//! lookup on another thread is safe (the lookup holds its own `Arc`). Lookups take the
+//! registry's read lock only long enough to clone that `Arc`. Every function is a thin shell:
+//! convert the arguments, call `runtime`, convert the answer, all inside [`jni_entry`].
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use jni::objects::{JClass, JObjectArray, JString};
+use jni::sys::{jboolean, jbyteArray, jint, jlong, jlongArray, jstring, JNI_FALSE, JNI_TRUE};
+use jni::JNIEnv;
+use parking_lot::RwLock;
+use runtime::classload::{JarIndex, Location, ParentFirstPatterns};
+
+use crate::ffi::{jni_entry, JavaError};
+
+/// `findClass` answer: the name matches an always-parent-first pattern.
+const PARENT_FIRST: jlong = -2;
+/// Lookup answer: not in these jars.
+const NOT_FOUND: jlong = -1;
+
+struct NativeIndex {
+    index: JarIndex,
+    patterns: ParentFirstPatterns,
+}
+
+fn registry() -> &'static RwLock<HashMap<jlong, Arc<NativeIndex>>> {
+    static REGISTRY: OnceLock<RwLock<HashMap<jlong, Arc<NativeIndex>>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| RwLock::new(HashMap::new()))
+}
+
+static NEXT_HANDLE: AtomicI64 = AtomicI64::new(1);
+
+fn lookup(handle: jlong) -> Result<Arc<NativeIndex>, JavaError> {
+    registry()
+        .read()
+        .get(&handle)
+        .cloned()
+        .ok_or_else(|| JavaError::illegal_state(format!("tmrt jar index {handle} is closed or was never opened")))
+}
+
+fn strings(env: &mut JNIEnv<'_>, array: &JObjectArray<'_>) -> Result<Vec<String>, JavaError> {
+    if array.is_null() {
+        return Ok(Vec::new());
+    }
+    let n = env.get_array_length(array)?;
+    let mut out = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let element = env.get_object_array_element(array, i)?;
+        if element.is_null() {
+            return Err(JavaError::illegal_argument(format!("element {i} is null")));
+        }
+        let s = JString::from(element);
+        out.push(env.get_string(&s)?.into());
+    }
+    Ok(out)
+}
+
+fn string(env: &mut JNIEnv<'_>, s: &JString<'_>) -> Result<String, JavaError> {
+    if s.is_null() {
+        return Err(JavaError::new("java/lang/NullPointerException", "name"));
+    }
+    Ok(env.get_string(s)?.into())
+}
+
+/// `static native long open(String[] jars, int release, String[] alwaysParentFirstPatterns)`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_classload_NativeJarIndex_open<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    jars: JObjectArray<'local>,
+    release: jint,
+    patterns: JObjectArray<'local>,
+) -> jlong {
+    jni_entry(&mut env, 0, |env| {
+        let jars = strings(env, &jars)?;
+        let patterns = strings(env, &patterns)?;
+        let index = JarIndex::open(&jars, release.max(8) as u32)
+            .map_err(|e| JavaError::illegal_argument(format!("tmrt: {e}")))?;
+        let handle = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
+        let native = NativeIndex {
+            index,
+            patterns: ParentFirstPatterns::new(patterns),
+        };
+        registry().write().insert(handle, Arc::new(native));
+        Ok(handle)
+    })
+}
+
+/// `static native void close(long handle)`: a second close is an `IllegalStateException`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_classload_NativeJarIndex_close<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) {
+    jni_entry(&mut env, (), |_| match registry().write().remove(&handle) {
+        Some(_) => Ok(()),
+        None => Err(JavaError::illegal_state(format!(
+            "tmrt jar index {handle} is already closed"
+        ))),
+    })
+}
+
+/// `static native long findClass(long handle, String binaryName, boolean checkPatterns)`:
+/// `-2` when `checkPatterns` and the name starts with an always-parent-first pattern, `-1` when
+/// no jar holds `a/b/C.class`, else the packed location of the first jar's entry.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_classload_NativeJarIndex_findClass<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+    check_patterns: jboolean,
+) -> jlong {
+    jni_entry(&mut env, NOT_FOUND, |env| {
+        let native = lookup(handle)?;
+        let name = string(env, &name)?;
+        if check_patterns != JNI_FALSE && native.patterns.is_parent_first(&name) {
+            return Ok(PARENT_FIRST);
+        }
+        let mut resource = String::with_capacity(name.len() + 6);
+        resource.extend(name.chars().map(|c| if c == '.' { '/' } else { c }));
+        resource.push_str(".class");
+        Ok(native.index.find(&resource).map_or(NOT_FOUND, Location::pack))
+    })
+}
+
+/// `static native long find(long handle, String resourceName)`: first location or `-1`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_classload_NativeJarIndex_find<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+) -> jlong {
+    jni_entry(&mut env, NOT_FOUND, |env| {
+        let native = lookup(handle)?;
+        let name = string(env, &name)?;
+        Ok(native.index.find(&name).map_or(NOT_FOUND, Location::pack))
+    })
+}
+
+/// `static native long[] findAll(long handle, String resourceName)`: every location, in
+/// classpath order.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_classload_NativeJarIndex_findAll<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    name: JString<'local>,
+) -> jlongArray {
+    jni_entry(&mut env, std::ptr::null_mut(), |env| {
+        let native = lookup(handle)?;
+        let name = string(env, &name)?;
+        let locs: Vec<jlong> = native.index.find_all(&name).iter().map(|l| l.pack()).collect();
+        let array = env.new_long_array(locs.len() as i32)?;
+        env.set_long_array_region(&array, 0, &locs)?;
+        Ok(array.into_raw())
+    })
+}
+
+/// `static native byte[] read(long handle, long location)`: the entry's bytes.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_classload_NativeJarIndex_read<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    location: jlong,
+) -> jbyteArray {
+    jni_entry(&mut env, std::ptr::null_mut(), |env| {
+        let native = lookup(handle)?;
+        let loc = Location::unpack(location)
+            .ok_or_else(|| JavaError::illegal_argument(format!("bad location {location}")))?;
+        let bytes = native
+            .index
+            .read(loc)
+            .map_err(|e| JavaError::new("java/io/IOException", format!("tmrt: {e}")))?;
+        Ok(env.byte_array_from_slice(&bytes)?.into_raw())
+    })
+}
+
+/// `static native String entryName(long handle, long location)`: the real entry name.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_classload_NativeJarIndex_entryName<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    location: jlong,
+) -> jstring {
+    jni_entry(&mut env, std::ptr::null_mut(), |env| {
+        let native = lookup(handle)?;
+        let name = Location::unpack(location)
+            .and_then(|l| native.index.entry_name(l))
+            .ok_or_else(|| JavaError::illegal_argument(format!("bad location {location}")))?;
+        Ok(env.new_string(name)?.into_raw())
+    })
+}
+
+/// `static native long manifest(long handle, int jar)`: the location of the jar's manifest, or `-1`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_classload_NativeJarIndex_manifest<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    jar: jint,
+) -> jlong {
+    jni_entry(&mut env, NOT_FOUND, |_| {
+        let native = lookup(handle)?;
+        let j = native
+            .index
+            .jar(jar as u32)
+            .ok_or_else(|| JavaError::illegal_argument(format!("no jar {jar}")))?;
+        Ok(j.manifest_entry().map_or(NOT_FOUND, |e| {
+            Location {
+                jar: jar as u32,
+                entry: e as u32,
+            }
+            .pack()
+        }))
+    })
+}
+
+/// `static native boolean isMultiRelease(long handle, int jar)`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_classload_NativeJarIndex_isMultiRelease<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    jar: jint,
+) -> jboolean {
+    jni_entry(&mut env, JNI_FALSE, |_| {
+        let native = lookup(handle)?;
+        let j = native
+            .index
+            .jar(jar as u32)
+            .ok_or_else(|| JavaError::illegal_argument(format!("no jar {jar}")))?;
+        Ok(if j.is_multi_release() { JNI_TRUE } else { JNI_FALSE })
+    })
+}

@@ -1,0 +1,257 @@
+//! Text rendering of an emulator run: the TaskManager's layout, a line per round, the verdict.
+//! Everything here formats values computed elsewhere; nothing is derived.
+
+use std::fmt::Write as _;
+
+use runtime::emulator::{AgentLoader, Assessment, JvmFigures, RoundRecord, TaskFailure, TaskManagerPlan, Verdict};
+
+use crate::host::session::{JobRun, JobSpec, LEAK_GC_CYCLES};
+
+/// `1536` -> `1.5 KiB`; binary units, one decimal.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// A signed size: `+1.5 KiB`, `-512 B`, `+0 B`.
+pub fn signed_bytes(n: i64) -> String {
+    let sign = if n < 0 { '-' } else { '+' };
+    format!("{sign}{}", bytes(n.unsigned_abs()))
+}
+
+/// The TaskManager: memory layout, slots, JVM options, classloading.
+pub fn layout(plan: &TaskManagerPlan, libs: usize) -> String {
+    let s = &plan.spec;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "TaskManager (Flink {}): total process {}, {} slot(s)",
+        plan.version,
+        bytes(s.total_process().bytes()),
+        plan.slot_managed_bytes.len()
+    );
+    let _ = writeln!(
+        out,
+        "  JVM heap        {:>10}  (framework {} + task {})",
+        bytes(s.jvm_heap().bytes()),
+        bytes(s.framework_heap.bytes()),
+        bytes(s.task_heap.bytes())
+    );
+    let _ = writeln!(
+        out,
+        "  direct memory   {:>10}  (framework off-heap {} + task off-heap {} + network {})",
+        bytes(s.jvm_direct().bytes()),
+        bytes(s.framework_off_heap.bytes()),
+        bytes(s.task_off_heap.bytes()),
+        bytes(s.network.bytes())
+    );
+    let per_slot: Vec<String> = plan.slot_managed_bytes.iter().map(|&b| bytes(b)).collect();
+    let _ = writeln!(
+        out,
+        "  managed memory  {:>10}  (per slot {}; pages of {})",
+        bytes(s.managed.bytes()),
+        per_slot.join(", "),
+        bytes(plan.page_size)
+    );
+    let _ = writeln!(out, "  JVM metaspace   {:>10}", bytes(s.jvm_metaspace.bytes()));
+    let _ = writeln!(out, "  JVM overhead    {:>10}", bytes(s.jvm_overhead.bytes()));
+    let _ = writeln!(out, "  JVM options: {}", plan.jvm_options.join(" "));
+    let _ = writeln!(
+        out,
+        "  user code: {} classloader, {} parent-first patterns; parent class path: {} --lib jar(s) + tmrt.jar",
+        plan.classloading.resolve_order,
+        plan.classloading.parent_first_patterns.len(),
+        libs
+    );
+    out
+}
+
+/// One round in one line (used for progress and for the table).
+pub fn round_line(r: &RoundRecord, total: u32, prev: &JvmFigures) -> String {
+    let ok = r.slots.iter().filter(|s| s.failure.is_none()).count();
+    let leftover: u64 = r.slots.iter().flat_map(|s| s.leftover.iter()).map(|l| l.pages).sum();
+    let mut line = format!(
+        "round {:>2}/{total}: {ok}/{} slots ok, {:>4} ms | metaspace {:>9} ({:>10}) | classes +{} loaded, +{} unloaded | loaders alive {}",
+        r.round,
+        r.slots.len(),
+        r.millis,
+        bytes(r.after.metaspace_used_bytes),
+        signed_bytes(r.after.metaspace_used_bytes as i64 - prev.metaspace_used_bytes as i64),
+        r.after.classes_loaded_total.saturating_sub(prev.classes_loaded_total),
+        r.after.classes_unloaded_total.saturating_sub(prev.classes_unloaded_total),
+        r.loaders_alive
+    );
+    if leftover > 0 {
+        let _ = write!(line, " | {leftover} managed page(s) left behind");
+    }
+    line
+}
+
+/// Every round, one line each.
+pub fn rounds(job: &JobSpec, run: &JobRun) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "baseline: metaspace {}, {} classes loaded",
+        bytes(run.baseline.metaspace_used_bytes),
+        run.baseline.classes_loaded
+    );
+    let mut prev = run.baseline;
+    for r in &run.rounds {
+        let _ = writeln!(out, "{}", round_line(r, job.rounds, &prev));
+        for s in &r.slots {
+            for l in &s.leftover {
+                let _ = writeln!(
+                    out,
+                    "    slot {}: {} page(s) left behind by {} (released by the host)",
+                    s.slot, l.pages, l.owner
+                );
+            }
+        }
+        prev = r.after;
+    }
+    out
+}
+
+/// `kind: exception: message` of a task failure.
+pub fn failure(f: &TaskFailure) -> String {
+    if f.exception.is_empty() {
+        format!("{}: {}", f.kind.describe(), f.message)
+    } else {
+        format!("{}: {}: {}", f.kind.describe(), f.exception, f.message)
+    }
+}
+
+/// The evidence line: loaded classes and metaspace over the rounds.
+fn growth(a: &Assessment, rounds: &[RoundRecord], baseline: &JvmFigures) -> String {
+    let classes = match (rounds.first(), rounds.last()) {
+        (Some(first), Some(last)) => format!(
+            "classes loaded after GC {} -> {}",
+            first.after.classes_loaded, last.after.classes_loaded
+        ),
+        _ => format!("classes loaded {}", baseline.classes_loaded),
+    };
+    let classes = match &a.classes_growth {
+        Some(f) => format!("{classes} ({:+.1}/round)", f.slope),
+        None => classes,
+    };
+    let metaspace = match &a.metaspace_growth {
+        Some(f) => format!(
+            "metaspace used {}/round (least-squares over {} rounds, r² {:.2}), {} since the baseline",
+            signed_bytes(f.slope.round() as i64),
+            f.points,
+            f.r2,
+            signed_bytes(a.metaspace_delta_bytes)
+        ),
+        None => format!(
+            "metaspace used {} since the baseline",
+            signed_bytes(a.metaspace_delta_bytes)
+        ),
+    };
+    format!("  {classes}; {metaspace}")
+}
+
+fn loader_title(l: &AgentLoader) -> String {
+    let name = l.name.as_deref().map(|n| format!(" '{n}'")).unwrap_or_default();
+    format!(
+        "loader {} {}{name}: {} classes defined, {} unloaded",
+        l.id, l.class, l.classes_defined, l.classes_unloaded
+    )
+}
+
+/// Each leaked loader with its suspects.
+fn leaked(out: &mut String, loaders: &[AgentLoader]) {
+    for l in loaders {
+        let _ = writeln!(out, "  {}", loader_title(l));
+        if l.suspects.is_empty() {
+            let _ = writeln!(out, "    (no suspect found)");
+        }
+        for s in &l.suspects {
+            let _ = writeln!(out, "    suspect [{}] {}", s.kind, s.description);
+        }
+    }
+}
+
+/// The verdict, with its evidence.
+pub fn verdict(job: &JobSpec, run: &JobRun) -> String {
+    let a = &run.assessment;
+    let mut out = String::new();
+    match a.verdict {
+        Verdict::Clean => {
+            let _ = writeln!(
+                out,
+                "verdict: NO LEAK: the user-code classloaders of all {} round(s) of {} were collected",
+                run.rounds.len(),
+                job.entry_class
+            );
+            let _ = writeln!(out, "{}", growth(a, &run.rounds, &run.baseline));
+        }
+        Verdict::LeakFound => {
+            let _ = writeln!(
+                out,
+                "verdict: LEAK: {} user-code classloader(s) of {} leaked (closed, still alive after {} full GCs)",
+                a.leaked_loaders.len(),
+                job.entry_class,
+                LEAK_GC_CYCLES
+            );
+            let _ = writeln!(out, "{}", growth(a, &run.rounds, &run.baseline));
+            if !run.rounds_alive.is_empty() {
+                let rounds: Vec<String> = run.rounds_alive.iter().map(u32::to_string).collect();
+                let _ = writeln!(out, "  still reachable: the loaders of round(s) {}", rounds.join(", "));
+            }
+            leaked(&mut out, &a.leaked_loaders);
+        }
+        Verdict::TaskFailure | Verdict::BadInput => {
+            let what = if a.verdict == Verdict::BadInput {
+                "BAD INPUT"
+            } else {
+                "TASK FAILURE"
+            };
+            let _ = writeln!(out, "verdict: {what}: {} failure(s)", a.failures.len());
+            for f in &a.failures {
+                let _ = writeln!(out, "  round {} slot {}: {}", f.round, f.slot, failure(&f.failure));
+                for frame in f.failure.stack.iter().take(3) {
+                    let _ = writeln!(out, "      at {frame}");
+                }
+            }
+            let _ = writeln!(out, "{}", growth(a, &run.rounds, &run.baseline));
+            if !a.leaked_loaders.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  also {} leaked user-code classloader(s):",
+                    a.leaked_loaders.len()
+                );
+                leaked(&mut out, &a.leaked_loaders);
+            }
+        }
+    }
+    if let Some(e) = &run.host_error {
+        let _ = writeln!(out, "  the host's driver failed: {e}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_use_binary_units() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(1023), "1023 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(1728 << 20), "1.7 GiB");
+        assert_eq!(signed_bytes(-2048), "-2.0 KiB");
+        assert_eq!(signed_bytes(0), "+0 B");
+    }
+}

@@ -1,0 +1,329 @@
+//! JNI entry points of `dev.tmrt.memory.MemoryManager`: each converts its arguments, calls one
+//! operation of [`runtime::managed::SlotPool`], and converts the result. Policy lives in
+//! `runtime`; the Java class does the owner mapping and the segment objects.
+//!
+//! A memory manager is an `Arc<SlotPool>` whose raw pointer is the Java object's `handle`. The
+//! Java object frees it from a `Cleaner` once it is unreachable, and fences every call with
+//! `Reference.reachabilityFence`, so a handle passed in here is always alive. Batches cross JNI
+//! once: page handles travel as `long[]` of [`Page::to_bits`] values.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use jni::objects::{JClass, JLongArray};
+use jni::sys::{jint, jlong, jlongArray, jobject};
+use jni::JNIEnv;
+use runtime::managed::{ManagedMemoryError, OwnerId, Page, PageSize, SlotPool, UsageReport};
+
+use crate::ffi::{jni_entry, JavaError};
+
+static NEXT_MANAGER: AtomicU64 = AtomicU64::new(1);
+/// Native pools alive (created and not yet freed by a Cleaner), for tests.
+static LIVE_POOLS: AtomicU64 = AtomicU64::new(0);
+
+fn error(e: ManagedMemoryError) -> JavaError {
+    JavaError::new(e.java_class(), e.to_string())
+}
+
+/// The pool behind a handle from `nativeCreate`.
+fn pool<'a>(handle: jlong) -> Result<&'a SlotPool, JavaError> {
+    if handle == 0 {
+        return Err(JavaError::illegal_state("MemoryManager has no native pool"));
+    }
+    // SAFETY: `handle` came from `Arc::into_raw` in `nativeCreate` and is only released by
+    // `nativeFree`, which the Java class calls from its Cleaner after the MemoryManager object
+    // became unreachable; every native call is fenced with `Reference.reachabilityFence(this)`,
+    // so the Arc is alive for the whole call. `SlotPool` is `Sync`.
+    Ok(unsafe { &*(handle as *const SlotPool) })
+}
+
+fn owner(id: jlong) -> OwnerId {
+    OwnerId(id as u64)
+}
+
+fn usage_triples<'local>(env: &mut JNIEnv<'local>, report: &UsageReport) -> Result<jlongArray, JavaError> {
+    let mut flat = Vec::with_capacity(report.owners.len() * 3);
+    for o in &report.owners {
+        flat.extend([o.owner.0 as jlong, jlong::from(o.pages), o.reserved_bytes as jlong]);
+    }
+    let arr = env.new_long_array(flat.len() as jint)?;
+    env.set_long_array_region(&arr, 0, &flat)?;
+    Ok(arr.into_raw())
+}
+
+/// `static native long nativeCreate(long sizeBytes, int pageSize)`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeCreate<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    size: jlong,
+    page_size: jint,
+) -> jlong {
+    jni_entry(&mut env, 0, |_| {
+        let size = u64::try_from(size)
+            .map_err(|_| JavaError::illegal_argument(format!("Size of total memory must be non-negative: {size}")))?;
+        let page_size = PageSize::new(u64::try_from(page_size).unwrap_or(0)).map_err(error)?;
+        let name = format!("memory manager {}", NEXT_MANAGER.fetch_add(1, Ordering::Relaxed));
+        let pool = SlotPool::new(name, size, page_size).map_err(error)?;
+        LIVE_POOLS.fetch_add(1, Ordering::Relaxed);
+        Ok(Arc::into_raw(Arc::new(pool)) as jlong)
+    })
+}
+
+/// `static native void nativeFree(long handle)`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeFree<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) {
+    jni_entry(&mut env, (), |_| {
+        if handle != 0 {
+            // SAFETY: the Cleaner calls this exactly once, after the MemoryManager became
+            // unreachable, so no other call can use the handle any more; it came from
+            // `Arc::into_raw` in `nativeCreate`. Dropping the pool closes it (the mapping is
+            // retired, never unmapped).
+            drop(unsafe { Arc::from_raw(handle as *const SlotPool) });
+            LIVE_POOLS.fetch_sub(1, Ordering::Relaxed);
+        }
+        Ok(())
+    })
+}
+
+/// `static native long nativeLivePools()`: native pools not yet freed (for tests).
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeLivePools<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+) -> jlong {
+    jni_entry(&mut env, 0, |_| Ok(LIVE_POOLS.load(Ordering::Relaxed) as jlong))
+}
+
+/// `static native long nativeBase(long handle)`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeBase<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlong {
+    jni_entry(&mut env, 0, |_| Ok(pool(handle)?.base_address() as jlong))
+}
+
+/// `static native long nativeAllocateOne(long handle, long owner)`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeAllocateOne<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    owner_id: jlong,
+) -> jlong {
+    jni_entry(&mut env, 0, |_| {
+        Ok(pool(handle)?.allocate_page(owner(owner_id)).map_err(error)?.to_bits() as jlong)
+    })
+}
+
+/// `static native void nativeAllocate(long handle, long owner, int n, long[] out)`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeAllocate<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    owner_id: jlong,
+    n: jint,
+    out: JLongArray<'local>,
+) {
+    jni_entry(&mut env, (), |env| {
+        let pool = pool(handle)?;
+        let n = u32::try_from(n).map_err(|_| JavaError::illegal_argument(format!("negative page count {n}")))?;
+        if env.get_array_length(&out)? < n as jint {
+            return Err(JavaError::illegal_argument("output array shorter than the page count"));
+        }
+        let mut bits: Vec<jlong> = Vec::with_capacity(n as usize);
+        pool.allocate_with(owner(owner_id), n, |p| bits.push(p.to_bits() as jlong))
+            .map_err(error)?;
+        if let Err(e) = env.set_long_array_region(&out, 0, &bits) {
+            // Cannot hand the pages to Java: give them back rather than leak them.
+            let pages: Vec<Page> = bits.iter().map(|b| pool.page_from_bits(*b as u64)).collect();
+            let _ = pool.release_batch(&pages);
+            return Err(e.into());
+        }
+        Ok(())
+    })
+}
+
+/// `static native void nativeReleaseOne(long handle, long bits)`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseOne<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    bits: jlong,
+) {
+    jni_entry(&mut env, (), |_| {
+        let pool = pool(handle)?;
+        pool.release(pool.page_from_bits(bits as u64)).map_err(error)
+    })
+}
+
+/// `static native void nativeRelease(long handle, long[] bits, int count)`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeRelease<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    bits: JLongArray<'local>,
+    count: jint,
+) {
+    jni_entry(&mut env, (), |env| {
+        let pool = pool(handle)?;
+        let count = usize::try_from(count).map_err(|_| JavaError::illegal_argument("negative count"))?;
+        let mut raw = vec![0 as jlong; count];
+        env.get_long_array_region(&bits, 0, &mut raw)?;
+        let pages: Vec<Page> = raw.iter().map(|b| pool.page_from_bits(*b as u64)).collect();
+        pool.release_batch(&pages).map_err(error)
+    })
+}
+
+/// `static native long[] nativeReleaseAll(long handle, long owner)`: the released pages' bits.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseAll<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    owner_id: jlong,
+) -> jlongArray {
+    jni_entry(&mut env, std::ptr::null_mut(), |env| {
+        let mut bits: Vec<jlong> = Vec::new();
+        pool(handle)?
+            .release_all_with(owner(owner_id), |p| bits.push(p.to_bits() as jlong))
+            .map_err(error)?;
+        let arr = env.new_long_array(bits.len() as jint)?;
+        env.set_long_array_region(&arr, 0, &bits)?;
+        Ok(arr.into_raw())
+    })
+}
+
+/// `static native void nativeReserve(long handle, long owner, long bytes)`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReserve<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    owner_id: jlong,
+    bytes: jlong,
+) {
+    jni_entry(&mut env, (), |_| {
+        pool(handle)?
+            .reserve_memory(owner(owner_id), bytes as u64)
+            .map_err(error)
+    })
+}
+
+/// `static native void nativeReleaseMemory(long handle, long owner, long bytes)`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseMemory<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    owner_id: jlong,
+    bytes: jlong,
+) {
+    jni_entry(&mut env, (), |_| {
+        pool(handle)?
+            .release_memory(owner(owner_id), bytes as u64)
+            .map_err(error)
+    })
+}
+
+/// `static native long nativeReleaseAllMemory(long handle, long owner)`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseAllMemory<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    owner_id: jlong,
+) -> jlong {
+    jni_entry(&mut env, 0, |_| {
+        Ok(pool(handle)?.release_all_memory(owner(owner_id)).map_err(error)? as jlong)
+    })
+}
+
+/// `static native long nativeAvailable(long handle)`.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeAvailable<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlong {
+    jni_entry(&mut env, 0, |_| Ok(pool(handle)?.available_memory() as jlong))
+}
+
+/// `static native long[] nativeUsage(long handle)`: triples (owner, pages, reserved bytes).
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeUsage<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlongArray {
+    jni_entry(&mut env, std::ptr::null_mut(), |env| {
+        let report = pool(handle)?.usage();
+        usage_triples(env, &report)
+    })
+}
+
+/// `static native int nativeEmptyOwners(long handle, long[] ids, int count)`: moves the ids of
+/// owners holding nothing to the front of `ids` and returns how many there are.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeEmptyOwners<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    ids: JLongArray<'local>,
+    count: jint,
+) -> jint {
+    jni_entry(&mut env, 0, |env| {
+        let pool = pool(handle)?;
+        let count = usize::try_from(count).map_err(|_| JavaError::illegal_argument("negative count"))?;
+        let mut raw = vec![0 as jlong; count];
+        env.get_long_array_region(&ids, 0, &mut raw)?;
+        let (empty, held): (Vec<jlong>, Vec<jlong>) = raw.iter().partition(|id| pool.owner_is_empty(owner(**id)));
+        let n = empty.len() as jint;
+        let reordered: Vec<jlong> = empty.into_iter().chain(held).collect();
+        env.set_long_array_region(&ids, 0, &reordered)?;
+        Ok(n)
+    })
+}
+
+/// `static native long[] nativeShutdown(long handle)`: closes the pool, returns the leak triples.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeShutdown<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlongArray {
+    jni_entry(&mut env, std::ptr::null_mut(), |env| {
+        let leaks = pool(handle)?.close();
+        usage_triples(env, &leaks)
+    })
+}
+
+/// `static native ByteBuffer nativeBuffer(long handle, long bits)`: a direct buffer over a held
+/// page.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeBuffer<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    bits: jlong,
+) -> jobject {
+    jni_entry(&mut env, std::ptr::null_mut(), |env| {
+        let pool = pool(handle)?;
+        let addr = pool.page_address(pool.page_from_bits(bits as u64)).map_err(error)?;
+        let len = pool.page_size().bytes() as usize;
+        // SAFETY: `addr` is the start of a page held right now, `len` (the page size) bytes
+        // inside the pool's mapping; the mapping is never unmapped (runtime::managed docs), so
+        // the buffer's memory stays valid for the life of the JVM whatever happens to the page.
+        let buffer = unsafe { env.new_direct_byte_buffer(addr.as_ptr(), len)? };
+        Ok(buffer.into_raw())
+    })
+}

@@ -1,0 +1,38 @@
+//! Managed memory: Flink's per-slot off-heap pages, from one anonymous mapping per slot.
+//!
+//! Flink's `MemoryManager` allocates every page with `Unsafe.allocateMemory` and frees it through
+//! a cleaner. Here a slot's whole budget is reserved up front as one private anonymous mapping
+//! (address space only; memory becomes resident when touched), and pages of
+//! `taskmanager.memory.segment-size` bytes ([`PageSize`]) are handed out of it: allocating is a
+//! pop from a free list, releasing a push, and the pool knows at every moment which owner holds
+//! which page ([`SlotPool`], bookkeeping in a page table with one linked list per owner).
+//!
+//! The semantics are Flink's: allocation is all or nothing for `n` pages, pages and reservations
+//! (`reserve_memory`) share one byte budget, `release_all` frees an owner's pages,
+//! `verify_empty` says who still holds what. Misuse is an error, never corruption: a page handle
+//! carries the generation of its allocation, so releasing twice, using after release and
+//! releasing another slot's page are all detected. Physical memory of released pages goes back
+//! to the OS as the [`ReturnPolicy`] says; a closed slot's range is never unmapped, so a stale
+//! pointer (a Java `ByteBuffer`) reads zeros instead of crashing the JVM.
+//!
+//! [`ManagedMemorySlots`] is the TaskExecutor level: equal or fine-grained slots over the
+//! managed memory, freed and re-created while others work.
+
+mod error;
+mod mapping;
+mod page_size;
+mod page_table;
+mod policy;
+mod pool;
+mod report;
+mod slots;
+
+pub use error::{ManagedMemoryError, SEGMENT_SIZE_KEY};
+pub use page_size::PageSize;
+pub use policy::ReturnPolicy;
+pub use pool::{Page, SlotPool};
+pub use report::{OwnerHolding, OwnerId, UsageReport};
+pub use slots::ManagedMemorySlots;
+
+#[cfg(test)]
+mod tests;

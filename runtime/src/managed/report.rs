@@ -1,0 +1,95 @@
+//! Who holds what in a slot: the answer of `verify_empty`, and the leak report of closing a slot
+//! with memory outstanding. A plain value; its `Display` is the one-line text errors and logs use.
+
+use std::fmt;
+
+use super::PageSize;
+
+/// An opaque owner id. Rust callers pick their own; the Java library maps each owner object to
+/// an id of its `MemoryManager` (see `dev.tmrt.memory.MemoryManager`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OwnerId(pub u64);
+
+impl fmt::Display for OwnerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "owner {}", self.0)
+    }
+}
+
+/// What one owner holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnerHolding {
+    pub owner: OwnerId,
+    pub pages: u32,
+    pub reserved_bytes: u64,
+}
+
+/// What every owner of a slot holds, in owner order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageReport {
+    pub slot: String,
+    pub page_size: u64,
+    pub owners: Vec<OwnerHolding>,
+}
+
+impl UsageReport {
+    pub(crate) fn new(
+        slot: String,
+        page_size: PageSize,
+        owners: Vec<(OwnerId, super::page_table::OwnerUsage)>,
+    ) -> UsageReport {
+        UsageReport {
+            slot,
+            page_size: page_size.bytes(),
+            owners: owners
+                .into_iter()
+                .map(|(owner, u)| OwnerHolding {
+                    owner,
+                    pages: u.pages,
+                    reserved_bytes: u.reserved_bytes,
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether no owner holds anything.
+    pub fn is_empty(&self) -> bool {
+        self.owners.is_empty()
+    }
+
+    /// Pages held, over all owners.
+    pub fn pages(&self) -> u64 {
+        self.owners.iter().map(|o| u64::from(o.pages)).sum()
+    }
+
+    /// Bytes held (pages and reservations), over all owners.
+    pub fn bytes(&self) -> u64 {
+        self.owners
+            .iter()
+            .map(|o| u64::from(o.pages) * self.page_size + o.reserved_bytes)
+            .sum()
+    }
+}
+
+impl fmt::Display for UsageReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return write!(f, "{}: empty", self.slot);
+        }
+        write!(
+            f,
+            "{}: {} bytes held by {} owner(s):",
+            self.slot,
+            self.bytes(),
+            self.owners.len()
+        )?;
+        for o in &self.owners {
+            write!(
+                f,
+                " {} holds {} pages and {} reserved bytes;",
+                o.owner, o.pages, o.reserved_bytes
+            )?;
+        }
+        Ok(())
+    }
+}

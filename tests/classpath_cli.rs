@@ -1,0 +1,367 @@
+//! `tmrt classpath` end to end on jars built here: the text and JSON reports, `--explain`, the
+//! configuration input, and the exit statuses 0 (no conflict), 3 (conflicts) and 1 (unreadable
+//! input or bad configuration).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use support::*;
+
+/// A jar of `(entry, content)` files packed with the JDK's `jar` tool. The analysis never parses
+/// class bytes, so "classes" here are plain files named `*.class`.
+fn jar(dir: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let root = dir.join(format!("{name}-files"));
+    for (rel, text) in files {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let out = dir.join(format!("{name}.jar"));
+    make_jar(&root, &out);
+    out
+}
+
+fn tmrt(args: &[&str]) -> Output {
+    Command::new(tmrt_bin())
+        .arg("classpath")
+        .args(args)
+        .env_remove("FLINK_CONF_DIR")
+        .output()
+        .unwrap()
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+struct Jars {
+    dir: PathBuf,
+    parent: PathBuf,
+    user: PathBuf,
+    user2: PathBuf,
+    clean: PathBuf,
+}
+
+fn jars(test: &str) -> Jars {
+    let dir = scratch_dir(test);
+    let parent = jar(
+        &dir,
+        "lib",
+        &[
+            ("com/acme/Dup.class", "parent version"),
+            ("com/acme/Same.class", "same bytes"),
+            ("org/apache/flink/Shared.class", "flink"),
+            ("org/apache/flink/Skewed.class", "flink 1"),
+        ],
+    );
+    let user = jar(
+        &dir,
+        "job",
+        &[
+            ("com/acme/Dup.class", "user version"),
+            ("com/acme/Same.class", "same bytes"),
+            ("org/apache/flink/Shared.class", "flink"),
+            ("org/apache/flink/Skewed.class", "flink 2"),
+            ("com/job/Main.class", "main"),
+        ],
+    );
+    let user2 = jar(
+        &dir,
+        "dep",
+        &[("com/job/Main.class", "another main"), ("com/dep/Util.class", "u")],
+    );
+    let clean = jar(&dir, "clean", &[("com/clean/Only.class", "only")]);
+    Jars {
+        dir,
+        parent,
+        user,
+        user2,
+        clean,
+    }
+}
+
+#[test]
+fn no_conflict_exits_0() {
+    let j = jars("cp-clean");
+    let out = tmrt(&["--lib", &s(&j.parent), "--user", &s(&j.clean)]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("No conflicts."), "{text}");
+    assert!(
+        text.contains("classloader.resolve-order child-first, 16 always-parent-first patterns"),
+        "{text}"
+    );
+}
+
+#[test]
+fn conflicts_exit_3_with_winner_bytes_and_symptom() {
+    let j = jars("cp-text");
+    let out = tmrt(&["--lib", &s(&j.parent), "--user", &s(&j.user), &s(&j.user2)]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    // com.acme: the user copy wins under child-first: two live copies.
+    let acme = section(&text, "package com.acme (2 classes)");
+    assert!(acme.contains(&format!("wins:   user copy in {}", s(&j.user))), "{acme}");
+    assert!(acme.contains("child-first, no parent-first pattern matches"), "{acme}");
+    assert!(acme.contains("bytes:  1 of 2 differ"), "{acme}");
+    assert!(acme.contains("X cannot be cast to X"), "{acme}");
+    // org.apache.flink: parent-first pattern; one copy differs: version skew.
+    let flink = section(&text, "package org.apache.flink (2 classes)");
+    assert!(flink.contains("parent-first pattern 'org.apache.flink.'"), "{flink}");
+    assert!(flink.contains("NoSuchMethodError / IllegalAccessError"), "{flink}");
+    // Duplicates inside the user jars.
+    let dup = section(&text, "package com.job (1 class)");
+    assert!(dup.contains(&format!("first:  {}", s(&j.user))), "{dup}");
+    assert!(dup.contains(&format!("wins:   user copy in {}", s(&j.user))), "{dup}");
+    assert!(dup.contains("earlier on the user classpath"), "{dup}");
+    assert!(
+        text.contains("4 conflicting class(es), 1 duplicated in user jars (exit status 3)"),
+        "{text}"
+    );
+}
+
+/// The lines of the group that starts with `header`.
+fn section<'a>(text: &'a str, header: &str) -> &'a str {
+    let start = text.find(header).unwrap_or_else(|| panic!("no '{header}' in:\n{text}"));
+    let rest = &text[start..];
+    let end = rest[1..].find("  package ").map(|e| e + 1).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+#[test]
+fn json_report_and_configuration_input() {
+    let j = jars("cp-json");
+    let conf = j.dir.join("conf");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::write(
+        conf.join("flink-conf.yaml"),
+        "classloader.resolve-order: parent-first\n",
+    )
+    .unwrap();
+    let out = tmrt(&[
+        "--lib",
+        &s(&j.parent),
+        "--user",
+        &s(&j.dir),
+        "--conf-dir",
+        &s(&conf),
+        "--flink-version",
+        "1.13",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["resolve_order"], "parent-first");
+    assert_eq!(v["flink_version"], "1.13");
+    assert_eq!(v["parent_first_patterns"].as_array().unwrap().len(), 15);
+    // The directory holds clean.jar, dep.jar, job.jar and lib.jar (sorted): lib.jar is a user jar too.
+    assert_eq!(v["user_jars"].as_array().unwrap().len(), 4);
+    let groups = v["conflicts"].as_array().unwrap();
+    let acme = groups
+        .iter()
+        .find(|g| g["package"] == "com.acme" && g["second_jar"] == s(&j.user).as_str())
+        .expect("com.acme group");
+    assert_eq!(acme["winner"], "parent");
+    assert_eq!(acme["reason"]["rule"], "parent-first-order");
+    assert_eq!(acme["classes"], serde_json::json!(["com.acme.Dup", "com.acme.Same"]));
+    assert_eq!(acme["differing"], serde_json::json!(["com.acme.Dup"]));
+    assert_eq!(acme["symptom"], "no-such-method");
+    assert_eq!(v["has_conflicts"], true);
+}
+
+#[test]
+fn additional_patterns_change_the_winner_and_misspellings_warn() {
+    let j = jars("cp-patterns");
+    let out = tmrt(&[
+        "--lib",
+        &s(&j.parent),
+        "--user",
+        &s(&j.user),
+        "--format",
+        "json",
+        "-D",
+        "classloader.parent-first-patterns-additional=com.acme.",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("use 'classloader.parent-first-patterns.additional'"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let acme = v["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["package"] == "com.acme")
+        .unwrap();
+    assert_eq!(acme["winner"], "parent");
+    assert_eq!(acme["reason"]["pattern"], "com.acme.");
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn explain_shows_the_resolution_path() {
+    let j = jars("cp-explain");
+    let out = tmrt(&[
+        "--lib",
+        &s(&j.parent),
+        "--user",
+        &s(&j.user),
+        "--explain",
+        "com.acme.Dup",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "com.acme.Dup (com/acme/Dup.class), Flink 1.20, classloader.resolve-order child-first"
+    );
+    assert_eq!(
+        lines[1],
+        "  1. no always-parent-first pattern matches 'com.acme.Dup': user jars first"
+    );
+    assert_eq!(lines[2], format!("  2. user jars: found in {}", s(&j.user)));
+    assert_eq!(lines[3], format!("  => loaded from {} (user jars)", s(&j.user)));
+    assert!(text.contains("2 copies:"), "{text}");
+
+    let out = tmrt(&[
+        "--lib",
+        &s(&j.parent),
+        "--user",
+        &s(&j.user),
+        "--explain",
+        "org/apache/flink/Shared.class",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("starts with the always-parent-first pattern 'org.apache.flink.': parent first"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("=> loaded from {} (parent classpath)", s(&j.parent))),
+        "{text}"
+    );
+
+    let out = tmrt(&[
+        "--lib",
+        &s(&j.parent),
+        "--user",
+        &s(&j.user),
+        "--explain",
+        "com.job.Main",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["winner"]["side"], "user");
+    assert_eq!(v["steps"][1]["found"], s(&j.user).as_str());
+
+    let out = tmrt(&[
+        "--lib",
+        &s(&j.parent),
+        "--user",
+        &s(&j.user),
+        "--explain",
+        "com.nowhere.X",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ClassNotFoundException"));
+}
+
+#[test]
+fn unreadable_input_exits_1_naming_it() {
+    let j = jars("cp-bad");
+    let bad = j.dir.join("broken.jar");
+    std::fs::write(&bad, b"PK\x05\x06 truncated nonsense").unwrap();
+    let out = tmrt(&["--lib", &s(&j.parent), "--user", &s(&bad)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&s(&bad)), "{err}");
+
+    let missing = j.dir.join("missing.jar");
+    let out = tmrt(&["--lib", &s(&missing), "--user", &s(&j.user)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&s(&missing)));
+
+    let out = tmrt(&[
+        "--lib",
+        &s(&j.parent),
+        "--user",
+        &s(&j.user),
+        "-D",
+        "classloader.resolve-order=sideways",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("'classloader.resolve-order'") && err.contains("Unknown resolve order: sideways"),
+        "{err}"
+    );
+}
+
+#[test]
+fn flink_2_reads_list_valued_patterns_from_config_yaml() {
+    let j = jars("cp-yaml");
+    let conf = j.dir.join("conf2");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::write(
+        conf.join("config.yaml"),
+        "classloader:\n  parent-first-patterns:\n    additional:\n      - com.acme.\n      - com.job.\n",
+    )
+    .unwrap();
+    let out = tmrt(&[
+        "--lib",
+        &s(&j.parent),
+        "--user",
+        &s(&j.user),
+        "--conf-dir",
+        &s(&conf),
+        "--flink-version",
+        "2.2",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let patterns: Vec<&str> = v["parent_first_patterns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(patterns.len(), 18);
+    assert_eq!(&patterns[16..], ["com.acme.", "com.job."]);
+    let acme = v["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["package"] == "com.acme")
+        .unwrap();
+    assert_eq!(acme["winner"], "parent");
+    // Flink 2.2 reads config.yaml only: a flink-conf.yaml next to it is ignored.
+    std::fs::write(
+        conf.join("flink-conf.yaml"),
+        "classloader.resolve-order: parent-first\n",
+    )
+    .unwrap();
+    let out = tmrt(&[
+        "--lib",
+        &s(&j.parent),
+        "--user",
+        &s(&j.user),
+        "--conf-dir",
+        &s(&conf),
+        "--flink-version",
+        "2.2.0",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["resolve_order"], "child-first");
+}

@@ -1,0 +1,198 @@
+import dev.tmrt.memory.MemoryAllocationException;
+import dev.tmrt.memory.MemoryManager;
+import dev.tmrt.memory.MemoryReservationException;
+import dev.tmrt.memory.Segment;
+import java.lang.reflect.Field;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+
+/** Every MemoryManager operation and error, from a real JVM. Prints "OK <check>" per check. */
+public class Ops {
+    interface Body {
+        void run() throws Exception;
+    }
+
+    static void check(boolean ok, String what) {
+        if (!ok) {
+            throw new AssertionError("check failed: " + what);
+        }
+    }
+
+    static <T extends Throwable> T expect(Class<T> type, String messagePart, Body body) throws Exception {
+        try {
+            body.run();
+        } catch (Throwable t) {
+            if (!type.isInstance(t)) {
+                throw new AssertionError("expected " + type.getName() + " but got " + t, t);
+            }
+            if (t.getMessage() == null || !t.getMessage().contains(messagePart)) {
+                throw new AssertionError("message of " + t + " lacks '" + messagePart + "'");
+            }
+            return type.cast(t);
+        }
+        throw new AssertionError("expected " + type.getName() + " containing '" + messagePart + "'");
+    }
+
+    static void ok(String what) {
+        System.out.println("OK " + what);
+    }
+
+    public static void main(String[] args) throws Exception {
+        final int ps = 32 * 1024;
+        final MemoryManager mm = MemoryManager.create(8L * ps, ps);
+        check(mm.getPageSize() == ps, "page size");
+        check(mm.availableMemory() == 8L * ps, "available at start");
+        check(mm.verifyEmpty(), "empty at start");
+        ok("create");
+
+        final Object o1 = "owner-one";
+        final Object o2 = new StringBuilder("owner-two");
+        List<Segment> a = mm.allocatePages(o1, 3);
+        check(a.size() == 3, "three segments");
+        HashSet<Long> addrs = new HashSet<>();
+        for (Segment s : a) {
+            check(s.size() == ps && !s.isFreed() && s.getOwner() == o1, "segment state");
+            check(s.address() % 4096 == 0, "page aligned");
+            addrs.add(s.address());
+        }
+        check(addrs.size() == 3, "distinct addresses");
+        List<Segment> target = new ArrayList<>(a);
+        mm.allocatePages(o2, target, 2);
+        check(target.size() == 5, "appended into target");
+        check(mm.availableMemory() == 3L * ps, "available after allocation");
+        check(!mm.verifyEmpty(), "not empty");
+        check(mm.usageReport().contains("owner-one: 3 pages"), mm.usageReport());
+        ok("allocate");
+
+        MemoryAllocationException over = expect(MemoryAllocationException.class,
+                "Could not allocate 4 pages. Only 3 pages are remaining", () -> mm.allocatePages(new Object(), 4));
+        check(over.getMessage().contains("memory manager") && over.getMessage().contains(" is java.lang.Object@"),
+                over.getMessage());
+        check(mm.availableMemory() == 3L * ps, "failed allocation changed nothing");
+        expect(IllegalArgumentException.class, "Cannot allocate more segments 9 than the max number 8",
+                () -> mm.allocatePages(o1, 9));
+        expect(NullPointerException.class, "owner must not be null", () -> mm.allocatePages(null, 1));
+        ok("over budget");
+
+        Segment s0 = a.get(0);
+        byte[] hello = "hello, managed memory".getBytes("UTF-8");
+        s0.put(100, hello);
+        byte[] back = new byte[hello.length];
+        s0.get(100, back);
+        check(Arrays.equals(hello, back), "bulk put/get");
+        ByteBuffer view = s0.buffer();
+        check(view.isDirect() && view.capacity() == ps, "direct view of the page");
+        view.putLong(8, 0x1122334455667788L);
+        check(s0.getLong(8) == 0x1122334455667788L, "view writes the page");
+        check(s0.get(100) == 'h', "single byte");
+        check(s0.wrap(100, 5).capacity() == 5 && s0.wrap(100, 5).get(0) == 'h', "wrap");
+        expect(IndexOutOfBoundsException.class, "outside a segment", () -> s0.get(ps - 2, new byte[4]));
+        a.get(1).put(0, new byte[] {7});
+        check(a.get(1).get(0) == 7 && s0.get(0) == 0, "pages do not overlap");
+        ok("access");
+
+        mm.release(s0);
+        check(s0.isFreed() && s0.getOwner() == null, "freed");
+        expect(IllegalStateException.class, "use after release", () -> s0.get(0));
+        expect(IllegalStateException.class, "use after release", () -> s0.address());
+        expect(IllegalStateException.class, "use after release", () -> s0.buffer());
+        expect(IllegalStateException.class, "use after release", () -> s0.put(0, hello));
+        expect(IllegalStateException.class, "double release", () -> mm.release(s0));
+        mm.release((Segment) null);
+        ok("release one");
+
+        // A batch with a freed segment releases nothing.
+        List<Segment> rest = new ArrayList<>(target.subList(1, 5));
+        List<Segment> withFreed = new ArrayList<>(rest);
+        withFreed.add(s0);
+        expect(IllegalStateException.class, "double release", () -> mm.release(withFreed));
+        for (Segment s : rest) {
+            check(!s.isFreed(), "failed batch released nothing");
+        }
+        List<Segment> dup = new ArrayList<>(rest);
+        dup.add(rest.get(0));
+        expect(IllegalArgumentException.class, "appears twice", () -> mm.release(dup));
+        check(mm.availableMemory() == 4L * ps, "failed batches changed nothing");
+        mm.release(rest);
+        check(rest.isEmpty(), "batch release clears the collection (as Flink)");
+        for (Segment s : target.subList(1, 5)) {
+            check(s.isFreed(), "batch freed");
+        }
+        check(mm.availableMemory() == 8L * ps && mm.verifyEmpty(), "all back");
+        ok("release batch");
+
+        MemoryManager other = MemoryManager.create(2L * ps, ps);
+        Segment foreign = other.allocatePages(o1, 1).get(0);
+        expect(IllegalArgumentException.class, "foreign segment", () -> mm.release(foreign));
+        expect(IllegalArgumentException.class, "foreign segment", () -> mm.release(List.of(foreign)));
+        check(!foreign.isFreed(), "foreign release changed nothing");
+        other.release(foreign);
+        ok("foreign");
+
+        List<Segment> many = mm.allocatePages(o1, 3);
+        Segment kept = mm.allocatePages(o2, 1).get(0);
+        mm.releaseAll(o1);
+        for (Segment s : many) {
+            check(s.isFreed(), "releaseAll frees the owner's segments");
+        }
+        check(!kept.isFreed() && mm.availableMemory() == 7L * ps, "other owner kept");
+        mm.releaseAll(new Object());
+        mm.releaseAll(o2);
+        check(kept.isFreed() && mm.verifyEmpty(), "all released");
+        ok("releaseAll");
+
+        mm.reserveMemory(o1, ps + 1);
+        check(mm.availableMemory() == 7L * ps - 1, "reservation shares the budget");
+        expect(MemoryAllocationException.class, "Only 6 pages are remaining", () -> mm.allocatePages(o2, 7));
+        List<Segment> six = mm.allocatePages(o2, 6);
+        expect(MemoryReservationException.class, "Could not allocate 32768 bytes, only 32767 bytes are remaining",
+                () -> mm.reserveMemory(o1, ps));
+        expect(IllegalStateException.class, "has only 32769 bytes reserved", () -> mm.releaseMemory(o1, ps + 2));
+        expect(IllegalStateException.class, "is owner-one]", () -> mm.releaseMemory(o1, ps + 2));
+        expect(IllegalStateException.class, "has no memory reserved", () -> mm.releaseMemory(new Object(), 1));
+        expect(MemoryReservationException.class, "is owner-one]", () -> mm.reserveMemory(o1, ps));
+        check(!mm.verifyEmpty() && mm.usageReport().contains("owner-one: 0 pages, 32769 reserved bytes"),
+                mm.usageReport());
+        mm.releaseMemory(o1, 1);
+        mm.releaseAllMemory(o1);
+        mm.release(six);
+        check(mm.verifyEmpty() && mm.availableMemory() == 8L * ps, "reservations released");
+        ok("reserve");
+
+        expect(IllegalArgumentException.class, "taskmanager.memory.segment-size", () -> MemoryManager.create(1 << 20, 5000));
+        expect(IllegalArgumentException.class, "at least 4096", () -> MemoryManager.create(1 << 20, 2048));
+        expect(IllegalArgumentException.class, "non-negative", () -> MemoryManager.create(-1, 4096));
+        check(MemoryManager.create(1000, 4096).availableMemory() == 1000, "smaller than a page");
+        ok("create errors");
+
+        // Owners that hold nothing any more are dropped from the identity map in batches.
+        for (int i = 0; i < 5000; i++) {
+            Object owner = new Object();
+            mm.release(mm.allocatePages(owner, 1));
+        }
+        Field f = MemoryManager.class.getDeclaredField("ownerIds");
+        f.setAccessible(true);
+        int owners = ((Map<?, ?>) f.get(mm)).size();
+        check(owners <= 128, "owner map bounded, has " + owners);
+        ok("owner map bounded");
+
+        Segment leaked = mm.allocatePages("leaky-owner", 2).get(0);
+        ByteBuffer stale = leaked.buffer();
+        stale.put(0, (byte) 42);
+        mm.shutdown();
+        check(mm.isShutdown() && leaked.isFreed(), "shutdown frees held segments");
+        check(stale.get(0) == 0, "a stale buffer reads zeros after shutdown");
+        stale.put(1, (byte) 1); // writing does not crash either
+        expect(IllegalStateException.class, "Memory manager has been shut down.", () -> mm.allocatePages(o1, 1));
+        expect(IllegalStateException.class, "Memory manager has been shut down.", () -> mm.release(six));
+        expect(IllegalStateException.class, "Memory manager has been shut down.", () -> mm.reserveMemory(o1, 1));
+        check(mm.availableMemory() == 0, "nothing available after shutdown");
+        mm.shutdown();
+        ok("shutdown");
+        System.out.println("ALL OK");
+    }
+}
