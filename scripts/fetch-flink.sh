@@ -14,7 +14,7 @@ versions=("$@")
 [ ${#versions[@]} -gt 0 ] || versions=(1.20.3)
 for v in "${versions[@]}"; do
   dest="$root/.flink/$v"
-  if [ -f "$dest/lib/flink-dist-$v.jar" ] || [ -f "$dest/lib/flink-dist.jar" ]; then
+  if compgen -G "$dest/lib/flink-dist*$v.jar" >/dev/null; then
     echo "flink $v: already in $dest"
     continue
   fi

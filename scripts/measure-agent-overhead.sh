@@ -88,3 +88,8 @@ for workload in class-loading steady; do
   done
   unset results
 done
+
+# The agent's own share of class-loading cost, from its log=debug accounting (time spent in
+# tmrt's ClassLoad callback code, measured inside the agent, so immune to machine noise).
+"$JAVA" -Xmx512m "-agentpath:$LIB=log=debug" -cp "$WORK/bin" ClassLoadingWorkload "$WORK/gen/" 200 "$CLASSES" 2>&1 \
+  | grep -E "^elapsed_ms|ClassLoad callbacks" | sed 's/^/class-loading  log=debug      /'

@@ -9,19 +9,6 @@ use std::path::{Path, PathBuf};
 
 use support::*;
 
-/// The freshest `libtmrt.so` of this build: `cargo test` relinks `deps/libtmrt.so` but does not
-/// always copy it up to `target/release/` (where `support::libtmrt()` looks), so a stale agent
-/// could be tested.
-fn agent_lib() -> PathBuf {
-    let dir = tmrt_bin().parent().unwrap().to_path_buf();
-    let candidates = [dir.join("deps").join("libtmrt.so"), dir.join("libtmrt.so")];
-    candidates
-        .into_iter()
-        .filter(|p| p.is_file())
-        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
-        .unwrap_or_else(libtmrt)
-}
-
 const PROGRAMS: &[&str] = &[
     "Counts.java",
     "LeakCache.java",
@@ -49,9 +36,9 @@ fn build(dir: &Path) -> (String, PathBuf) {
 
 fn agent_arg(options: &str) -> String {
     if options.is_empty() {
-        format!("-agentpath:{}", agent_lib().display())
+        format!("-agentpath:{}", libtmrt().display())
     } else {
-        format!("-agentpath:{}={options}", agent_lib().display())
+        format!("-agentpath:{}={options}", libtmrt().display())
     }
 }
 
@@ -289,7 +276,7 @@ fn without_the_agent_the_java_api_gives_jvm_wide_figures_only() {
     let dir = scratch_dir("agent-none");
     let (cp, plugins) = build(&dir);
     let plugins = format!("{}/", plugins.display());
-    let lib = format!("-Dtmrt.library={}", agent_lib().display());
+    let lib = format!("-Dtmrt.library={}", libtmrt().display());
     // Library loaded as a plain JNI library, not as an agent: same behaviour as no library.
     let (stdout, _) = run_ok(&[&lib, "-cp", &cp, "Counts", &plugins]);
     assert!(stdout.contains("agent=false"), "{stdout}");
@@ -327,7 +314,7 @@ fn late_attach_works_with_the_live_phase_capabilities() {
         .args([
             &pid,
             "JVMTI.agent_load",
-            &agent_lib().display().to_string(),
+            &libtmrt().display().to_string(),
             // jcmd splits unquoted key=value arguments: the agent options go in quotes.
             "\"leak-gc-cycles=3,log=info\"",
         ])

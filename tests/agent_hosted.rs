@@ -10,19 +10,6 @@ use jni::objects::{JObject, JValue};
 use jni::{InitArgsBuilder, JNIVersion, JavaVM};
 use support::*;
 
-/// The freshest `libtmrt.so` of this build: `cargo test` relinks `deps/libtmrt.so` but does not
-/// always copy it up to `target/release/` (where `support::libtmrt()` looks), so a stale agent
-/// could be tested.
-fn agent_lib() -> PathBuf {
-    let dir = tmrt_bin().parent().unwrap().to_path_buf();
-    let candidates = [dir.join("deps").join("libtmrt.so"), dir.join("libtmrt.so")];
-    candidates
-        .into_iter()
-        .filter(|p| p.is_file())
-        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
-        .unwrap_or_else(libtmrt)
-}
-
 fn libjvm() -> PathBuf {
     let java = std::fs::canonicalize(which_java()).expect("java on PATH or JAVA_HOME");
     let home = java.parent().unwrap().parent().unwrap();
@@ -53,7 +40,7 @@ fn agent_works_in_a_jvm_hosted_through_jni_invocation() {
         .version(JNIVersion::V8)
         .option(format!(
             "-agentpath:{}=report={},log=off",
-            agent_lib().display(),
+            libtmrt().display(),
             report.display()
         ))
         .option(format!("-Djava.class.path={}", join_classpath(&[tmrt_jar(), app])))

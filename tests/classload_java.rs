@@ -376,7 +376,7 @@ fn parent_first_answers_exactly_like_url_class_loader() {
 fn same_answers_as_flinks_own_classloaders() {
     let f = fixture("cl-vs-flink");
     for release in ["1.20.3", "1.13.6", "2.2.0"] {
-        let Some(dist) = any_flink_dist(release) else { continue };
+        let Some(dist) = flink_dist(release) else { continue };
         for (order, patterns, check) in [
             ("child-first", DEFAULTS.to_string(), true),
             ("child-first", format!("{DEFAULTS};com.extra.;com.acme.D"), false),
@@ -428,25 +428,6 @@ fn an_unindexable_jar_is_an_error_naming_it() {
     assert_eq!(lines[1], "Unknown resolve order: sideways");
 }
 
-/// flink-dist of a Flink release under `.flink/` whatever its Scala suffix (1.13's is
-/// `flink-dist_2.12-1.13.6.jar`), or `None` with a message.
-fn any_flink_dist(version: &str) -> Option<PathBuf> {
-    let lib = workspace_root().join(".flink").join(version).join("lib");
-    let found = std::fs::read_dir(&lib).ok().and_then(|entries| {
-        entries.flatten().map(|e| e.path()).find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("flink-dist"))
-        })
-    });
-    if found.is_none() {
-        eprintln!(
-            "SKIPPED Flink {version}: no flink-dist in {} (scripts/fetch-flink.sh {version})",
-            lib.display()
-        );
-    }
-    found
-}
-
 /// The always-parent-first patterns tmrt derives from a configuration equal the ones Flink's own
 /// `CoreOptions.getParentFirstLoaderPatterns` returns for it, for each Flink line present
 /// (1.13.6, 1.20.3, 2.2.0) in a real JVM: defaults, additional patterns, the 1.13 string split
@@ -493,7 +474,7 @@ fn parent_first_patterns_match_flinks_core_options() {
         ("1.20.3", FlinkVersion::V1_20),
         ("2.2.0", FlinkVersion::V2_2),
     ] {
-        let Some(dist) = any_flink_dist(release) else { continue };
+        let Some(dist) = flink_dist(release) else { continue };
         let classes = compile_java(
             &dir.join(release),
             &[("Patterns.java", src)],

@@ -7,7 +7,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 /// The workspace root (the directory holding the top `Cargo.toml`).
 pub fn workspace_root() -> PathBuf {
@@ -118,30 +117,39 @@ pub fn run_java(args: &[&str]) -> Output {
     Command::new(jdk_tool("java")).args(args).output().expect("run java")
 }
 
-/// The directory of real Flink `VERSION` (`$TMRT_FLINK_HOME` when it holds that version's
+/// The flink-dist jar in `home/lib`, whatever its Scala suffix (1.13's is
+/// `flink-dist_2.12-1.13.6.jar`).
+fn dist_in(home: &Path, version: &str) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(home.join("lib")).ok()?;
+    entries.flatten().map(|e| e.path()).find(|p| {
+        p.file_name().is_some_and(|n| {
+            let n = n.to_string_lossy();
+            n.starts_with("flink-dist") && n.ends_with(&format!("{version}.jar"))
+        })
+    })
+}
+
+/// The directory of real Flink `version` (`$TMRT_FLINK_HOME` when it holds that version's
 /// flink-dist, else `.flink/VERSION` from `scripts/fetch-flink.sh`), or `None` with a message
 /// on stderr saying the live comparison is skipped.
 pub fn flink_home(version: &str) -> Option<PathBuf> {
-    static WARNED: OnceLock<()> = OnceLock::new();
     let candidates = std::env::var_os("TMRT_FLINK_HOME")
         .map(PathBuf::from)
         .into_iter()
         .chain(std::iter::once(workspace_root().join(".flink").join(version)));
     for c in candidates {
-        if c.join("lib").join(format!("flink-dist-{version}.jar")).is_file() {
+        if dist_in(&c, version).is_some() {
             return Some(c);
         }
     }
-    WARNED.get_or_init(|| {
-        eprintln!(
-            "SKIPPED live comparison against Flink {version}: no flink-dist jar \
-             (run scripts/fetch-flink.sh {version} or set TMRT_FLINK_HOME)"
-        )
-    });
+    eprintln!(
+        "SKIPPED live comparison against Flink {version}: no flink-dist jar \
+         (run scripts/fetch-flink.sh {version} or set TMRT_FLINK_HOME)"
+    );
     None
 }
 
 /// flink-dist of real Flink `version`, if present (see [`flink_home`]).
 pub fn flink_dist(version: &str) -> Option<PathBuf> {
-    flink_home(version).map(|h| h.join("lib").join(format!("flink-dist-{version}.jar")))
+    flink_home(version).and_then(|h| dist_in(&h, version))
 }

@@ -57,7 +57,7 @@ pub struct Agent {
     pub metrics_requested: AtomicU64,
     pub metrics_rendered: AtomicU64,
     pub agent_thread: OnceLock<std::thread::Thread>,
-    /// At `log=debug`: `ClassLoad` events handled and the time spent in tmrt's code for them,
+    /// At `log=debug`: `ClassLoad` events handled and the thread CPU time spent in tmrt's code for them,
     /// reported at VM death (the agent's own share of class-loading cost).
     pub class_load_events: AtomicU64,
     pub class_load_nanos: AtomicU64,

@@ -14,7 +14,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use zip::ZipArchive;
+use flate2::{Decompress, FlushDecompress, Status};
+use zip::{CompressionMethod, ZipArchive};
 
 /// Bounds on what a jar may declare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,6 +211,41 @@ impl Jar {
         };
         let size = meta.size.min(self.limits.max_entry_size);
         let mut archive = self.archive.clone();
+        let raw = archive
+            .by_index_raw(i)
+            .map_err(|e| err(format!("entry '{}': {e}", meta.name)))?;
+        match raw.compression() {
+            CompressionMethod::Stored | CompressionMethod::Deflated => {
+                let method = raw.compression();
+                let csize = raw.compressed_size();
+                let mut compressed = Vec::with_capacity(csize.min(size.max(1) * 2 + 1024).min(1 << 24) as usize);
+                raw.take(csize)
+                    .read_to_end(&mut compressed)
+                    .map_err(|e| err(format!("entry '{}': {e}", meta.name)))?;
+                if compressed.len() as u64 != csize {
+                    return Err(err(format!("entry '{}' is truncated", meta.name)));
+                }
+                let out = if method == CompressionMethod::Stored {
+                    compressed
+                } else {
+                    inflate(&compressed, size).map_err(|m| err(format!("entry '{}': {m}", meta.name)))?
+                };
+                if out.len() as u64 != meta.size {
+                    return Err(err(format!(
+                        "entry '{}' inflates to {} bytes but declares {}",
+                        meta.name,
+                        out.len(),
+                        meta.size
+                    )));
+                }
+                if crc32fast::hash(&out) != meta.crc32 {
+                    return Err(err(format!("entry '{}': CRC-32 mismatch", meta.name)));
+                }
+                return Ok(out);
+            }
+            _ => {}
+        }
+        let mut archive = self.archive.clone();
         let file = archive
             .by_index(i)
             .map_err(|e| err(format!("entry '{}': {e}", meta.name)))?;
@@ -228,6 +264,41 @@ impl Jar {
         }
         Ok(buf)
     }
+}
+
+thread_local! {
+    /// One inflater per thread, reset for each entry: no per-entry window allocation.
+    static INFLATER: std::cell::RefCell<Decompress> = std::cell::RefCell::new(Decompress::new(false));
+}
+
+/// Inflates a raw deflate stream that declares `size` bytes: never produces more than `size + 1`
+/// bytes, so a stream that inflates past its declared size is detected without inflating it all.
+fn inflate(input: &[u8], size: u64) -> Result<Vec<u8>, String> {
+    INFLATER.with(|cell| {
+        let mut d = cell.borrow_mut();
+        d.reset(false);
+        let mut out = vec![0u8; size as usize + 1];
+        loop {
+            let (in_before, out_before) = (d.total_in() as usize, d.total_out() as usize);
+            let status = d
+                .decompress(&input[in_before..], &mut out[out_before..], FlushDecompress::Finish)
+                .map_err(|e| format!("invalid deflate data: {e}"))?;
+            let produced = d.total_out() as usize;
+            match status {
+                Status::StreamEnd => {
+                    out.truncate(produced);
+                    return Ok(out);
+                }
+                _ if produced > size as usize => {
+                    return Err(format!("inflates past its declared {size} bytes (zip bomb?)"));
+                }
+                _ if d.total_in() as usize == in_before && produced == out_before => {
+                    return Err("truncated deflate data".to_string());
+                }
+                _ => {}
+            }
+        }
+    })
 }
 
 /// JDK's `JarFile.checkForSpecialAttributes`: the manifest's main section holds

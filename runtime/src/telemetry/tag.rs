@@ -2,10 +2,11 @@
 //!
 //! A tag is a non-zero `jlong` the JVM keeps with an object (`SetTag`) and hands back in heap
 //! walks and in `ObjectFree` when the object is collected. tmrt tags three kinds of objects, and
-//! the top bits say which: a classloader (its [`LoaderId`] in the low bits), a
-//! `java.lang.Class` mirror (the defining loader's id and a per-loader sequence number, so that a
-//! freed mirror is counted as one class unloaded by that loader, and every mirror's tag is
-//! unique), and objects tagged only for the duration of one heap walk. Tags are always positive.
+//! the top bits say which: a classloader (its [`LoaderId`] in the low bits; its `ObjectFree`
+//! means the loader and its classes are gone), a `java.lang.Class` mirror of a loader that
+//! existed when the agent started (the loader's id and a per-loader sequence number, so that
+//! every such tag is unique and a class seen twice is counted once), and objects tagged only for
+//! the duration of one heap walk. Tags are always positive.
 
 use super::LoaderId;
 
