@@ -5,7 +5,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -246,7 +246,7 @@ fn emulate(name: &str, entry: &str, extra: &[&str]) -> Run {
     let dir = scratch_dir(&format!("emulate-{name}"));
     let report = dir.join("report.json");
     let j = jars();
-    let mut cmd = Command::new(tmrt_bin());
+    let mut cmd = tmrt_command();
     cmd.arg("emulate")
         .arg("--jar")
         .arg(&j.jobs)
@@ -372,7 +372,7 @@ fn main_entry_gets_the_args() {
 
 #[test]
 fn missing_jar_is_bad_input() {
-    let out = Command::new(tmrt_bin())
+    let out = tmrt_command()
         .args([
             "emulate",
             "--jar",
@@ -391,7 +391,7 @@ fn missing_jar_is_bad_input() {
 
 #[test]
 fn bad_configuration_is_bad_input_naming_the_option() {
-    let out = Command::new(tmrt_bin())
+    let out = tmrt_command()
         .args(["emulate", "--jar"])
         .arg(&jars().jobs)
         .args([
@@ -415,7 +415,7 @@ fn bad_configuration_is_bad_input_naming_the_option() {
 #[test]
 fn no_jvm_is_bad_input() {
     let empty = scratch_dir("emulate-nojvm");
-    let out = Command::new(tmrt_bin())
+    let out = tmrt_command()
         .args(["emulate", "--jar"])
         .arg(&jars().jobs)
         .args(["--entry", "jobs.Clean", "-D", PROCESS_SIZE])
@@ -579,7 +579,7 @@ fn exhausting_metaspace_is_a_task_failure() {
 fn demo_shows_both_verdicts() {
     let dir = scratch_dir("demo");
     let report = dir.join("demo.json");
-    let out = Command::new(tmrt_bin())
+    let out = tmrt_command()
         .args(["demo", "--restarts", "3", "--report"])
         .arg(&report)
         .output()

@@ -33,6 +33,14 @@ pub fn libtmrt() -> PathBuf {
     newest.unwrap_or_else(|| panic!("libtmrt.so not built in {} or its deps/", dir.display()))
 }
 
+/// A `tmrt` command that hosts its JVM with this build's `libtmrt.so` (see [`libtmrt`]: the copy
+/// next to the binary may be stale after `cargo test`, or missing on a fresh clone).
+pub fn tmrt_command() -> Command {
+    let mut cmd = Command::new(tmrt_bin());
+    cmd.env("TMRT_LIBRARY", libtmrt());
+    cmd
+}
+
 /// `tmrt.jar` of this build.
 pub fn tmrt_jar() -> PathBuf {
     PathBuf::from(tmrt::JAR_PATH)
