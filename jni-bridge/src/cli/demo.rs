@@ -107,7 +107,7 @@ fn demo(plan: &TaskManagerPlan, libs: &[PathBuf], jobs: &[JobSpec; 2], report: O
             Ok(r) => r,
             Err(code) => return code,
         };
-        print!("{}", render::rounds(job, &run));
+        emulate::print_rounds(job, &run);
         print!("{}", render::verdict(job, &run));
         runs.push(run);
     }

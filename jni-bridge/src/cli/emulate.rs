@@ -153,7 +153,7 @@ fn emulate(plan: &TaskManagerPlan, libs: &[PathBuf], job: &JobSpec, report: Opti
     };
     print!("{}", render::layout(plan, libs.len()));
     println!();
-    print!("{}", render::rounds(job, &run));
+    print_rounds(job, &run);
     println!();
     print!("{}", render::verdict(job, &run));
     let _ = std::io::stdout().flush();
@@ -165,6 +165,16 @@ fn emulate(plan: &TaskManagerPlan, libs: &[PathBuf], job: &JobSpec, report: Opti
         }
     }
     exit_code(&run)
+}
+
+/// Prints the rounds table on stdout, unless stdout and stderr are the same terminal: there the
+/// progress lines already showed every round, and the table would repeat them.
+pub fn print_rounds(job: &JobSpec, run: &JobRun) {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
+        return;
+    }
+    print!("{}", render::rounds(job, run));
 }
 
 /// Runs a job printing a progress line per round on stderr.
