@@ -22,7 +22,7 @@ pub struct AgentReport {
     #[serde(default)]
     pub metaspace_used_bytes: u64,
     #[serde(default)]
-    pub metaspace_max_bytes: u64,
+    pub metaspace_max_bytes: i64,
     #[serde(default)]
     pub gc_count: u64,
     #[serde(default)]
@@ -286,5 +286,13 @@ mod tests {
         let r: AgentReport = serde_json::from_str(json).unwrap();
         assert_eq!(r.loaders[0].suspects[0].kind, "reference-path");
         assert!(r.loaders[0].leaked);
+    }
+
+    #[test]
+    fn agent_report_with_unlimited_metaspace_parses() {
+        // The agent reports -1 like MemoryPoolMXBean.getUsage().getMax() when no
+        // -XX:MaxMetaspaceSize is set.
+        let r: AgentReport = serde_json::from_str(r#"{"metaspace_max_bytes":-1,"loaders":[]}"#).unwrap();
+        assert_eq!(r.metaspace_max_bytes, -1);
     }
 }
