@@ -29,44 +29,10 @@ fn main() {
         .map(|p| if p.is_absolute() { p } else { workspace.join(p) })
         .unwrap_or_else(|| workspace.join("target"));
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());
-    let classes = out.join("java-classes");
-    let _ = fs::remove_dir_all(&classes);
-    fs::create_dir_all(&classes).unwrap();
-
-    let javac = jdk_tool("javac");
-    let status = Command::new(&javac)
-        .args([
-            "--release",
-            "11",
-            "-encoding",
-            "UTF-8",
-            "-Xlint:all",
-            "-Xlint:-options",
-            "-d",
-        ])
-        .arg(&classes)
-        .args(&sources)
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e} (set JAVA_HOME to a JDK 11+)", javac.display()));
-    assert!(status.success(), "javac failed on java/src");
-
     let jar_dir = target_dir.join("java");
     fs::create_dir_all(&jar_dir).unwrap();
     let jar_path = jar_dir.join("tmrt.jar");
-    let tmp = jar_dir.join("tmrt.jar.tmp");
-    let _ = fs::remove_file(&tmp);
-    let jar = jdk_tool("jar");
-    let status = Command::new(&jar)
-        .arg("--create")
-        .arg("--file")
-        .arg(&tmp)
-        .arg("-C")
-        .arg(&classes)
-        .arg(".")
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", jar.display()));
-    assert!(status.success(), "jar failed");
-    fs::rename(&tmp, &jar_path).unwrap();
+    compile_jar("java/src", &sources, &[], &out.join("java-classes"), &jar_path);
     println!("cargo:rustc-env=TMRT_JAR_PATH={}", jar_path.display());
 
     build_examples(&workspace, &out, &jar_dir, &jar_path);
@@ -86,49 +52,52 @@ fn build_examples(workspace: &Path, out: &Path, jar_dir: &Path, tmrt_jar: &Path)
         ("clean-job", vec![tmrt_jar.to_path_buf()]),
         ("leaky-job", vec![tmrt_jar.to_path_buf(), demo_lib.clone()]),
     ] {
-        let src = examples.join(name);
         let mut sources = Vec::new();
-        collect_java(&src, &mut sources);
+        collect_java(&examples.join(name), &mut sources);
         sources.sort();
         for s in &sources {
             println!("cargo:rerun-if-changed={}", s.display());
         }
+        let what = format!("java/examples/{name}");
         let classes = out.join(format!("example-{name}"));
-        let _ = fs::remove_dir_all(&classes);
-        fs::create_dir_all(&classes).unwrap();
-        let cp: Vec<String> = classpath.iter().map(|p| p.display().to_string()).collect();
-        let status = Command::new(jdk_tool("javac"))
-            .args([
-                "--release",
-                "11",
-                "-encoding",
-                "UTF-8",
-                "-Xlint:all",
-                "-Xlint:-options",
-                "-cp",
-            ])
-            .arg(cp.join(":"))
-            .arg("-d")
-            .arg(&classes)
-            .args(&sources)
-            .status()
-            .expect("run javac for the examples");
-        assert!(status.success(), "javac failed on java/examples/{name}");
-        let jar = dest.join(format!("{name}.jar"));
-        let tmp = dest.join(format!("{name}.jar.tmp"));
-        let _ = fs::remove_file(&tmp);
-        let status = Command::new(jdk_tool("jar"))
-            .arg("--create")
-            .arg("--file")
-            .arg(&tmp)
-            .arg("-C")
-            .arg(&classes)
-            .arg(".")
-            .status()
-            .expect("run jar for the examples");
-        assert!(status.success(), "jar failed for java/examples/{name}");
-        fs::rename(&tmp, &jar).unwrap();
+        compile_jar(&what, &sources, &classpath, &classes, &dest.join(format!("{name}.jar")));
     }
+}
+
+/// Compiles `sources` (named `what` in errors) against `classpath` with `javac --release 11`
+/// into a fresh `classes` directory, and packs it as `jar_path` (written atomically).
+fn compile_jar(what: &str, sources: &[PathBuf], classpath: &[PathBuf], classes: &Path, jar_path: &Path) {
+    let _ = fs::remove_dir_all(classes);
+    fs::create_dir_all(classes).unwrap();
+    let javac = jdk_tool("javac");
+    let mut cmd = Command::new(&javac);
+    cmd.args(["--release", "11", "-encoding", "UTF-8", "-Xlint:all", "-Xlint:-options"]);
+    if !classpath.is_empty() {
+        let cp: Vec<String> = classpath.iter().map(|p| p.display().to_string()).collect();
+        cmd.arg("-cp").arg(cp.join(":"));
+    }
+    let status = cmd
+        .arg("-d")
+        .arg(classes)
+        .args(sources)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e} (set JAVA_HOME to a JDK 11+)", javac.display()));
+    assert!(status.success(), "javac failed on {what}");
+
+    let tmp = jar_path.with_extension("jar.tmp");
+    let _ = fs::remove_file(&tmp);
+    let jar = jdk_tool("jar");
+    let status = Command::new(&jar)
+        .arg("--create")
+        .arg("--file")
+        .arg(&tmp)
+        .arg("-C")
+        .arg(classes)
+        .arg(".")
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", jar.display()));
+    assert!(status.success(), "jar failed for {what}");
+    fs::rename(&tmp, jar_path).unwrap();
 }
 
 fn collect_java(dir: &Path, out: &mut Vec<PathBuf>) {
