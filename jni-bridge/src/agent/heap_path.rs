@@ -77,13 +77,17 @@ unsafe extern "system" fn clear_walk_tag(
     _length: jint,
     _user_data: *mut c_void,
 ) -> jint {
-    // SAFETY: `tag_ptr` is valid for the call (JVMTI contract).
-    let tag = unsafe { *tag_ptr };
-    if matches!(Tag::decode(tag), Some(Tag::Walk(_))) {
-        // SAFETY: as above.
-        unsafe { *tag_ptr = 0 };
-    }
-    0
+    // Nothing here should panic, but no panic may unwind into the JVM: abort the iteration.
+    catch_unwind(|| {
+        // SAFETY: `tag_ptr` is valid for the call (JVMTI contract).
+        let tag = unsafe { *tag_ptr };
+        if matches!(Tag::decode(tag), Some(Tag::Walk(_))) {
+            // SAFETY: as above.
+            unsafe { *tag_ptr = 0 };
+        }
+        0
+    })
+    .unwrap_or(VISIT_ABORT)
 }
 
 /// The path from a GC root to loader `id`, rendered; `Ok(None)` when no strong path was found
