@@ -272,7 +272,8 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeUsage<'local>(
 }
 
 /// `static native int nativeEmptyOwners(long handle, long[] ids, int count)`: moves the ids of
-/// owners holding nothing to the front of `ids` and returns how many there are.
+/// owners holding nothing to the front of `ids` and returns how many there are (0 when the pool
+/// found no quiet moment: see `SlotPool::empty_owners_when_quiet`).
 #[no_mangle]
 pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeEmptyOwners<'local>(
     mut env: JNIEnv<'local>,
@@ -286,11 +287,48 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeEmptyOwners<'loc
         let count = usize::try_from(count).map_err(|_| JavaError::illegal_argument("negative count"))?;
         let mut raw = vec![0 as jlong; count];
         env.get_long_array_region(&ids, 0, &mut raw)?;
-        let (empty, held): (Vec<jlong>, Vec<jlong>) = raw.iter().partition(|id| pool.owner_is_empty(owner(**id)));
+        let owners: Vec<OwnerId> = raw.iter().map(|id| owner(*id)).collect();
+        let Some(empty) = pool.empty_owners_when_quiet(&owners) else {
+            return Ok(0);
+        };
+        let (empty, held): (Vec<jlong>, Vec<jlong>) = raw.iter().partition(|id| empty.contains(&owner(**id)));
         let n = empty.len() as jint;
         let reordered: Vec<jlong> = empty.into_iter().chain(held).collect();
         env.set_long_array_region(&ids, 0, &reordered)?;
         Ok(n)
+    })
+}
+
+/// `static native ByteBuffer nativeTable(long handle)`: a direct buffer over the pool's shared
+/// page table (`runtime::managed::protocol`).
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeTable<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jobject {
+    jni_entry(&mut env, std::ptr::null_mut(), |env| {
+        let (addr, len) = pool(handle)?.page_table();
+        // SAFETY: the table is `len` bytes owned by the pool, which lives until the Java
+        // MemoryManager's Cleaner frees it; the buffer is a private field of that MemoryManager
+        // and used only in calls fenced with `reachabilityFence(this)`, so never after the free.
+        // Java touches it only with the protocol's atomic accesses.
+        let buffer = unsafe { env.new_direct_byte_buffer(addr as *mut u8, len)? };
+        Ok(buffer.into_raw())
+    })
+}
+
+/// `static native void nativeReturnMemoryIfDue(long handle)`: a Java release found the warm
+/// pages may exceed the policy (`SlotPool::return_memory_if_due`).
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReturnMemoryIfDue<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) {
+    jni_entry(&mut env, (), |_| {
+        pool(handle)?.return_memory_if_due();
+        Ok(())
     })
 }
 
@@ -325,5 +363,30 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeBuffer<'local>(
         // the buffer's memory stays valid for the life of the JVM whatever happens to the page.
         let buffer = unsafe { env.new_direct_byte_buffer(addr.as_ptr(), len)? };
         Ok(buffer.into_raw())
+    })
+}
+
+/// `static native String nativeCheck(long handle, boolean quiet)`: the pool's invariant check
+/// (`check_quiescent` when `quiet`, else `check_invariants`), for tests: `"ok retained=N"`
+/// (N warm free pages) or the first violation.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeCheck<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    quiet: jni::sys::jboolean,
+) -> jobject {
+    jni_entry(&mut env, std::ptr::null_mut(), |env| {
+        let pool = pool(handle)?;
+        let result = if quiet != 0 {
+            pool.check_quiescent()
+        } else {
+            pool.check_invariants()
+        };
+        let text = match result {
+            Ok(()) => format!("ok retained={}", pool.retained_free_pages()),
+            Err(violation) => violation,
+        };
+        Ok(env.new_string(text)?.into_raw())
     })
 }

@@ -21,14 +21,21 @@ import java.util.Map;
  * <p><b>Owners.</b> The native pool knows owners by number. Each memory manager maps owner
  * objects to numbers by identity (an {@link IdentityHashMap}; Flink's map uses
  * {@code equals}, which is the same for its owners, operators and tasks that do not override
- * it); numbers are never reused. Owners that hold nothing any more are dropped from the
- * map in batches (one native call) whenever the map has doubled, so the map stays bounded
- * without a native call per release.
+ * it); numbers are never reused. The last owner used is cached (one volatile read, no lock).
+ * Owners that hold nothing any more are dropped from the map in batches (one native call)
+ * whenever the map has doubled, so the map stays bounded without a native call per release.
  *
- * <p><b>Threads.</b> All operations are thread-safe and cross JNI once, whatever the number of
- * pages: a batch of page handles travels as one {@code long[]}. Operations that name an owner
- * take this memory manager's monitor (for the owner map); releasing segments takes no Java
- * lock at all: the native pool is the arbiter, and the page's generation in each segment makes
+ * <p><b>Single pages without JNI.</b> The native pool's page table lives in shared memory, and
+ * allocating or releasing ONE page runs the pool's lock-free protocol right here
+ * ({@link PageTable}, a port of {@code runtime/src/managed/protocol.rs}): no JNI call, no lock.
+ * The native side still knows at every moment which owner holds which page (the owner is in the
+ * page's state word). Errors (over budget, double release, shut down) are produced by the
+ * native pool, so their texts are the same either way.
+ *
+ * <p><b>Threads.</b> All operations are thread-safe; everything else crosses JNI once, whatever
+ * the number of pages: a batch of page handles travels as one {@code long[]}. Operations that
+ * name a new owner take this memory manager's monitor (for the owner map); releasing segments
+ * takes no Java lock at all: a CAS on the page's state word (generation and holder) makes
  * exactly one of two racing releases succeed.
  *
  * <p><b>Differences from Flink.</b> Misuse is an error where Flink ignores it: releasing a
@@ -59,10 +66,19 @@ public final class MemoryManager {
     private final int pageSize;
     private final long base;
     private final Object lock = new Object();
+    /** The shared page table (single pages are allocated and released here, without JNI). */
+    private final PageTable table;
     /**
-     * The segment each page was last handed out as (written under {@code lock} when allocating).
-     * A single or batch release leaves the entry (it may be stale: the segment's bits tell),
-     * so that it needs no lock; {@code releaseAll} and {@code shutdown} mark what they find.
+     * The last owner and its number. Read after claiming the budget, so that an owner purge,
+     * which waits until every claim is published in the table, sees the page (see
+     * {@link #purgeEmptyOwners()}).
+     */
+    private volatile OwnerCache lastOwner;
+    /**
+     * The segment each page was last handed out as (written before the page is published as
+     * held: under {@code lock} for batches, by the allocating thread for single pages). Releases
+     * leave the entry (it may be stale: the segment's bits tell), so that they need no lock;
+     * {@code releaseAll} and {@code shutdown} mark what they find.
      */
     private final Segment[] live;
     /** Owner objects by identity, to their native numbers (guarded by {@code lock}). */
@@ -77,6 +93,7 @@ public final class MemoryManager {
         this.memorySize = memorySize;
         this.pageSize = pageSize;
         this.base = nativeBase(handle);
+        this.table = new PageTable(nativeTable(handle));
         this.live = new Segment[(int) (memorySize / pageSize)];
     }
 
@@ -117,12 +134,7 @@ public final class MemoryManager {
         }
         try {
             if (numPages == 1) {
-                Segment s;
-                synchronized (lock) {
-                    long bits = nativeAllocateOne(handle, ownerId(owner));
-                    s = newSegment(owner, bits);
-                }
-                target.add(s);
+                target.add(allocateOne(owner));
                 return;
             }
             long[] bits = new long[numPages];
@@ -143,6 +155,41 @@ public final class MemoryManager {
         }
     }
 
+    /** One page for {@code owner} through the shared page table (protocol.rs). */
+    private Segment allocateOne(Object owner) throws MemoryAllocationException {
+        long bits = table.takeHot();
+        if (bits == PageTable.NO_PAGE && table.claimOne() != PageTable.OK) {
+            // Over budget or shut down: the native pool says which, with Flink's text (or
+            // succeeds, if pages came back meanwhile).
+            synchronized (lock) {
+                return newSegment(owner, nativeAllocateOne(handle, ownerId(owner)));
+            }
+        }
+        OwnerCache cached = lastOwner;
+        if (cached == null || cached.owner != owner) {
+            // Another owner than last time: give the claim back (an owner purge waits for
+            // claims to be published) and allocate natively under the lock, caching the owner.
+            if (bits == PageTable.NO_PAGE) {
+                table.unclaimOne();
+            } else {
+                table.giveBack(bits);
+            }
+            synchronized (lock) {
+                long id = ownerId(owner);
+                lastOwner = new OwnerCache(owner, id);
+                return newSegment(owner, nativeAllocateOne(handle, id));
+            }
+        }
+        long id = cached.id;
+        if (bits == PageTable.NO_PAGE) {
+            bits = table.popClaimed();
+        }
+        // Registered before the page shows as held, so releaseAll and shutdown find it.
+        Segment s = newSegment(owner, bits);
+        table.publish(bits, id);
+        return s;
+    }
+
     /**
      * Releases one segment. {@code null} is ignored (as in Flink).
      *
@@ -157,9 +204,15 @@ public final class MemoryManager {
         checkNotShutdown();
         checkNotFreed(segment);
         try {
-            // No Java lock: the native pool is the arbiter. Of two racing releases of one
-            // segment, the page's generation lets exactly one through.
-            nativeReleaseOne(handle, segment.bits);
+            // No Java lock and no JNI: a CAS on the page's state word is the arbiter. Of two
+            // racing releases of one segment, exactly one succeeds.
+            int r = table.release(segment.bits);
+            if (r == PageTable.DUE) {
+                nativeReturnMemoryIfDue(handle);
+            } else if (r != PageTable.OK) {
+                // Refused and nothing changed: the native pool throws the exact error.
+                nativeReleaseOne(handle, segment.bits);
+            }
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -372,6 +425,7 @@ public final class MemoryManager {
                     System.err.println("tmrt MemoryManager shut down with memory still held: " + describe(leaks));
                 }
                 ownerIds.clear();
+                lastOwner = null;
             }
         } finally {
             Reference.reachabilityFence(this);
@@ -384,6 +438,15 @@ public final class MemoryManager {
     }
 
     // ---------------------------------------------------------------------------------------
+
+    /** Whether the page table still has the segment's page held with its generation. */
+    boolean holds(Segment s) {
+        try {
+            return table.isHeld(s.bits);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
 
     ByteBuffer newView(Segment s) {
         try {
@@ -444,10 +507,13 @@ public final class MemoryManager {
         return s;
     }
 
-    /** Marks a segment of {@code releaseAll} freed; call under lock. */
+    /**
+     * Marks a segment of {@code releaseAll} freed; call under lock. Its entry in {@code live}
+     * stays: a single-page allocation may be registering the page's next segment there without
+     * the lock, and the bits tell a stale entry anyway.
+     */
     private void free(Segment s) {
         s.markFreed();
-        live[s.pageIndex()] = null;
     }
 
     /** The native number of {@code owner}, made on first use; call under lock. */
@@ -459,13 +525,22 @@ public final class MemoryManager {
         if (ownerIds.size() >= purgeAt) {
             purgeEmptyOwners();
         }
+        if (nextOwnerId > PageTable.MAX_OWNER_ID) {
+            throw new IllegalStateException("this memory manager has used all " + PageTable.MAX_OWNER_ID + " owner ids");
+        }
         long fresh = nextOwnerId++;
         ownerIds.put(owner, fresh);
         return fresh;
     }
 
-    /** Drops owners that hold nothing any more, with one native call; call under lock. */
+    /**
+     * Drops owners that hold nothing any more, with one native call; call under lock. The cache
+     * is cleared first; the native side then waits for a moment when every budget claim is
+     * published in the page table (else it drops nothing), so an allocation that read the old
+     * cache (after claiming) is seen holding its page.
+     */
     private void purgeEmptyOwners() {
+        lastOwner = null;
         long[] ids = new long[ownerIds.size()];
         int n = 0;
         for (Long id : ownerIds.values()) {
@@ -506,6 +581,17 @@ public final class MemoryManager {
         }
     }
 
+    /** The last owner and its number (immutable, published through a volatile field). */
+    private static final class OwnerCache {
+        final Object owner;
+        final long id;
+
+        OwnerCache(Object owner, long id) {
+            this.owner = owner;
+            this.id = id;
+        }
+    }
+
     /** Frees the native pool once the memory manager is unreachable. */
     private static final class Free implements Runnable {
         private final long handle;
@@ -523,6 +609,10 @@ public final class MemoryManager {
     private static native long nativeCreate(long sizeBytes, int pageSize);
 
     private static native long nativeBase(long handle);
+
+    private static native ByteBuffer nativeTable(long handle);
+
+    private static native void nativeReturnMemoryIfDue(long handle);
 
     private static native long nativeAllocateOne(long handle, long owner) throws MemoryAllocationException;
 
@@ -552,6 +642,12 @@ public final class MemoryManager {
     private static native ByteBuffer nativeBuffer(long handle, long bits);
 
     private static native void nativeFree(long handle);
+
+    /**
+     * The native pool's invariant check over the shared page table, {@code "ok retained=N"} or
+     * the first violation (tests call it reflectively).
+     */
+    private static native String nativeCheck(long handle, boolean quiet);
 
     /** Native pools not yet freed by their Cleaner (tests call it reflectively). */
     private static native long nativeLivePools();
