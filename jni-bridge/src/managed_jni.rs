@@ -299,23 +299,25 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeEmptyOwners<'loc
     })
 }
 
-/// `static native ByteBuffer nativeTable(long handle)`: a direct buffer over the pool's shared
-/// page table (`runtime::managed::protocol`).
+/// `static native long nativeTableAddress(long handle)`: where the pool's shared page table is
+/// (`runtime::managed::protocol`); it lives as long as the pool.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeTable<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeTableAddress<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
-) -> jobject {
-    jni_entry(&mut env, std::ptr::null_mut(), |env| {
-        let (addr, len) = pool(handle)?.page_table();
-        // SAFETY: the table is `len` bytes owned by the pool, which lives until the Java
-        // MemoryManager's Cleaner frees it; the buffer is a private field of that MemoryManager
-        // and used only in calls fenced with `reachabilityFence(this)`, so never after the free.
-        // Java touches it only with the protocol's atomic accesses.
-        let buffer = unsafe { env.new_direct_byte_buffer(addr as *mut u8, len)? };
-        Ok(buffer.into_raw())
-    })
+) -> jlong {
+    jni_entry(&mut env, 0, |_| Ok(pool(handle)?.page_table().0 as jlong))
+}
+
+/// `static native long nativeTableLength(long handle)`: the page table's length in bytes.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeTableLength<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlong {
+    jni_entry(&mut env, 0, |_| Ok(pool(handle)?.page_table().1 as jlong))
 }
 
 /// `static native void nativeReturnMemoryIfDue(long handle)`: a Java release found the warm

@@ -93,7 +93,7 @@ public final class MemoryManager {
         this.memorySize = memorySize;
         this.pageSize = pageSize;
         this.base = nativeBase(handle);
-        this.table = new PageTable(nativeTable(handle));
+        this.table = new PageTable(nativeTableAddress(handle), nativeTableLength(handle));
         this.live = new Segment[(int) (memorySize / pageSize)];
     }
 
@@ -610,7 +610,9 @@ public final class MemoryManager {
 
     private static native long nativeBase(long handle);
 
-    private static native ByteBuffer nativeTable(long handle);
+    private static native long nativeTableAddress(long handle);
+
+    private static native long nativeTableLength(long handle);
 
     private static native void nativeReturnMemoryIfDue(long handle);
 

@@ -1,27 +1,42 @@
 package dev.tmrt.memory;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import java.lang.reflect.Field;
 
 /**
  * The Java side of the page-table protocol defined in tmrt's {@code runtime/src/managed/protocol.rs}
  * (read its module documentation first): a line-by-line port of the single-page allocate and
- * release, operating with {@link VarHandle}s on the same memory as the native pool (a direct
- * {@link ByteBuffer} over the table's mapping). Everything else (batches, releasing an owner's
+ * release, operating with atomic accesses on the same memory as the native pool (the table's
+ * mapping, at the address the native pool gives). Everything else (batches, releasing an owner's
  * pages, reservations, returning memory, closing, reports) is native. Change one side, change
  * the other; {@code tests/managed_java.rs} checks that they agree.
  *
  * <p>Allocation is split so that the memory manager can register the segment before the page
  * becomes visible as held: {@link #takeHot()} (the parked page, with its claim), else
  * {@link #claimOne()} then {@link #popClaimed()}; then {@link #publish}.
+ *
+ * <p><b>Why {@code sun.misc.Unsafe}.</b> {@code MethodHandles.byteBufferViewVarHandle} over a
+ * direct buffer of the table works (an earlier version used it) but costs about 2 ns of checks
+ * per access on JDK 17, some 25 ns per page allocated and released, more than the atomic
+ * operations themselves; Flink's own {@code MemorySegment} uses {@code Unsafe} for the same
+ * reason. Raw addresses are safe here because (1) every address is {@code base} plus an offset
+ * inside the table: page indices are checked against {@code total} before use, including the
+ * ones read from the table itself; (2) the table lives as long as the native pool, which the
+ * memory manager's {@code Cleaner} frees only once the memory manager is unreachable, and this
+ * object is reachable only through the memory manager (segments hold it), whose every method
+ * that uses it is fenced with {@code Reference.reachabilityFence}.
  */
 final class PageTable {
-    private static final VarHandle LONGS =
-            MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
-    private static final VarHandle INTS =
-            MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
+    private static final sun.misc.Unsafe U;
+
+    static {
+        try {
+            Field f = sun.misc.Unsafe.class.getDeclaredField("theUnsafe");
+            f.setAccessible(true);
+            U = (sun.misc.Unsafe) f.get(null);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     // Layout and encoding: protocol.rs.
     private static final int BUDGET = 0;
@@ -58,18 +73,24 @@ final class PageTable {
     /** {@link #release} and {@link #claimOne()}: done. */
     static final int OK = 0;
 
-    private final ByteBuffer table;
+    /** The table's first byte (8-byte aligned: the mapping is page-aligned). */
+    private final long base;
     private final int total;
-    private final int nextBase;
+    private final long nextBase;
     private final long idleMin;
     private final long maxRetained;
 
-    PageTable(ByteBuffer table) {
-        this.table = table.order(ByteOrder.nativeOrder());
-        this.total = (int) (long) LONGS.getVolatile(this.table, TOTAL);
-        this.nextBase = HEADER_BYTES + 8 * total;
-        this.idleMin = (long) LONGS.getVolatile(this.table, IDLE_MIN);
-        this.maxRetained = (long) LONGS.getVolatile(this.table, MAX_RETAINED);
+    /** The table at {@code base}, {@code length} bytes (from the native pool). */
+    PageTable(long base, long length) {
+        this.base = base;
+        long pages = U.getLongVolatile(null, base + TOTAL);
+        if (pages < 0 || pages > Integer.MAX_VALUE || HEADER_BYTES + 12 * pages != length) {
+            throw new IllegalStateException("page table of " + length + " bytes says " + pages + " pages");
+        }
+        this.total = (int) pages;
+        this.nextBase = HEADER_BYTES + 8L * total;
+        this.idleMin = U.getLongVolatile(null, base + IDLE_MIN);
+        this.maxRetained = U.getLongVolatile(null, base + MAX_RETAINED);
     }
 
     int total() {
@@ -82,29 +103,29 @@ final class PageTable {
      * {@link #NO_PAGE}.
      */
     long takeHot() {
-        long h = (long) LONGS.getAcquire(table, HOT);
+        long h = U.getLongVolatile(null, base + HOT);
         for (;;) {
             int i = (int) h;
             if (i == NIL) {
                 return NO_PAGE;
             }
-            long witness = (long) LONGS.compareAndExchange(table, HOT, h, (h & TAG_MASK) | LOW);
-            if (witness == h) {
+            checkIndex(i);
+            if (U.compareAndSwapLong(null, base + HOT, h, (h & TAG_MASK) | LOW)) {
                 return bitsOf(i);
             }
-            h = witness;
+            h = U.getLongVolatile(null, base + HOT);
         }
     }
 
     /** Gives a page from {@link #takeHot()} back unused: pushed on the warm stack, claim returned. */
     void giveBack(long bits) {
         push((int) bits);
-        LONGS.getAndAdd(table, BUDGET, -1L);
+        U.getAndAddLong(null, base + BUDGET, -1L);
     }
 
     /** Allocate, step 1: claims one page of the budget. */
     int claimOne() {
-        long b = (long) LONGS.getVolatile(table, BUDGET);
+        long b = U.getLongVolatile(null, base + BUDGET);
         for (;;) {
             if (b < 0) {
                 return CLOSED;
@@ -113,11 +134,10 @@ final class PageTable {
             if (used + 1 > total) {
                 return FULL;
             }
-            long witness = (long) LONGS.compareAndExchange(table, BUDGET, b, b + 1);
-            if (witness == b) {
+            if (U.compareAndSwapLong(null, base + BUDGET, b, b + 1)) {
                 return OK;
             }
-            b = witness;
+            b = U.getLongVolatile(null, base + BUDGET);
         }
     }
 
@@ -144,7 +164,7 @@ final class PageTable {
     }
 
     private long bitsOf(int i) {
-        long s = (long) LONGS.getAcquire(table, stateOffset(i));
+        long s = U.getLongVolatile(null, base + stateOffset(i));
         int generation = (int) (s >>> 32) + 1;
         return ((long) generation << 32) | (i & LOW);
     }
@@ -153,27 +173,27 @@ final class PageTable {
     void publish(long bits, long owner) {
         int i = (int) bits;
         long generation = bits >>> 32;
-        LONGS.setRelease(table, stateOffset(i), (generation << 32) | (owner << 3) | HELD);
+        U.putOrderedLong(null, base + stateOffset(i), (generation << 32) | (owner << 3) | HELD);
     }
 
     /** Gives back a claim that was not used (the caller popped nothing). */
     void unclaimOne() {
-        LONGS.getAndAdd(table, BUDGET, -1L);
+        U.getAndAddLong(null, base + BUDGET, -1L);
     }
 
     private int pop(int head) {
-        long h = (long) LONGS.getAcquire(table, head);
+        long h = U.getLongVolatile(null, base + head);
         for (;;) {
             int top = (int) h;
             if (top == NIL) {
                 return NIL;
             }
-            int next = (int) INTS.getAcquire(table, nextBase + 4 * top);
-            long witness = (long) LONGS.compareAndExchange(table, head, h, (h & TAG_MASK) | (next & LOW));
-            if (witness == h) {
+            checkIndex(top);
+            int next = U.getIntVolatile(null, base + nextBase + 4L * top);
+            if (U.compareAndSwapLong(null, base + head, h, (h & TAG_MASK) | (next & LOW))) {
                 return top;
             }
-            h = witness;
+            h = U.getLongVolatile(null, base + head);
         }
     }
 
@@ -188,68 +208,65 @@ final class PageTable {
         if (i < 0 || i >= total) {
             return NOT_HELD;
         }
-        if ((long) LONGS.getVolatile(table, BUDGET) < 0) {
+        if (U.getLongVolatile(null, base + BUDGET) < 0) {
             return CLOSED;
         }
-        int offset = stateOffset(i);
-        long s = (long) LONGS.getAcquire(table, offset);
+        long offset = stateOffset(i);
+        long s = U.getLongVolatile(null, base + offset);
         for (;;) {
             if ((int) (s >>> 32) != generation) {
                 return NOT_HELD;
             }
             long kind = s & KIND_MASK;
             if (kind == HELD) {
-                long witness = (long) LONGS.compareAndExchange(table, offset, s, ((long) generation << 32) | WARM_FREE);
-                if (witness == s) {
+                if (U.compareAndSwapLong(null, base + offset, s, ((long) generation << 32) | WARM_FREE)) {
                     break;
                 }
-                s = witness;
+                s = U.getLongVolatile(null, base + offset);
             } else if (kind == RELEASING) {
                 Thread.onSpinWait();
-                s = (long) LONGS.getAcquire(table, offset);
+                s = U.getLongVolatile(null, base + offset);
             } else if (kind == LEAKED) {
                 return CLOSED;
             } else {
                 return NOT_HELD;
             }
         }
-        long hot = (long) LONGS.getAcquire(table, HOT);
+        long hot = U.getLongVolatile(null, base + HOT);
         while ((int) hot == NIL) {
             long parked = (((hot >>> 32) + 1) << 32) | (i & LOW);
-            long witness = (long) LONGS.compareAndExchange(table, HOT, hot, parked);
-            if (witness == hot) {
+            if (U.compareAndSwapLong(null, base + HOT, hot, parked)) {
                 // Parked as the hot page, still claimed: the next single-page allocation takes it.
-                boolean idle = ((long) LONGS.getVolatile(table, BUDGET) & LOW) == 1;
-                int tag = (int) ((long) LONGS.getOpaque(table, WARM) >>> 32);
+                boolean idle = (U.getLongVolatile(null, base + BUDGET) & LOW) == 1;
+                int tag = (int) (U.getLongVolatile(null, base + WARM) >>> 32);
                 return due(tag, idle, 1);
             }
-            hot = witness;
+            hot = U.getLongVolatile(null, base + HOT);
         }
         int tag = push(i);
-        long left = ((long) LONGS.getAndAdd(table, BUDGET, -1L) & LOW) - 1;
-        long parked = (int) (long) LONGS.getAcquire(table, HOT) == NIL ? 0 : 1;
+        long left = (U.getAndAddLong(null, base + BUDGET, -1L) & LOW) - 1;
+        long parked = (int) U.getLongVolatile(null, base + HOT) == NIL ? 0 : 1;
         // Idle: no page held, the budget counts at most the hot page.
         return due(tag, left == parked, parked);
     }
 
     /** Pushes a free page on the warm stack; returns the new tag. */
     private int push(int i) {
-        long h = (long) LONGS.getAcquire(table, WARM);
+        long h = U.getLongVolatile(null, base + WARM);
         for (;;) {
-            INTS.set(table, nextBase + 4 * i, (int) h);
+            U.putInt(null, base + nextBase + 4L * i, (int) h);
             int tag = (int) (h >>> 32) + 1;
-            long witness = (long) LONGS.compareAndExchange(table, WARM, h, ((long) tag << 32) | (i & LOW));
-            if (witness == h) {
+            if (U.compareAndSwapLong(null, base + WARM, h, ((long) tag << 32) | (i & LOW))) {
                 return tag;
             }
-            h = witness;
+            h = U.getLongVolatile(null, base + WARM);
         }
     }
 
     /** Whether the warm pages may exceed the policy (protocol.rs: returning memory). */
     private int due(int tag, boolean idle, long hot) {
-        long base = (long) LONGS.getOpaque(table, HINT_TAG);
-        long bound = (long) LONGS.getOpaque(table, HINT_LEN) + ((tag - (int) base) & LOW) + hot;
+        long counted = U.getLongVolatile(null, base + HINT_TAG);
+        long bound = U.getLongVolatile(null, base + HINT_LEN) + ((tag - (int) counted) & LOW) + hot;
         return (idle && bound >= idleMin) || bound > maxRetained ? DUE : OK;
     }
 
@@ -262,12 +279,19 @@ final class PageTable {
         if (i < 0 || i >= total) {
             return false;
         }
-        long s = (long) LONGS.getAcquire(table, stateOffset(i));
+        long s = U.getLongVolatile(null, base + stateOffset(i));
         long kind = s & KIND_MASK;
         return (kind == HELD || kind == RELEASING) && (int) (s >>> 32) == (int) (bits >>> 32);
     }
 
-    private static int stateOffset(int i) {
-        return HEADER_BYTES + 8 * i;
+    private static long stateOffset(int i) {
+        return HEADER_BYTES + 8L * i;
+    }
+
+    /** A page index read from the table must lie inside it (else no raw access is made). */
+    private void checkIndex(int i) {
+        if (i < 0 || i >= total) {
+            throw new IllegalStateException("corrupt page table: page index " + i + " of " + total);
+        }
     }
 }
