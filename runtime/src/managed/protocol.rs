@@ -48,7 +48,8 @@
 //! budget guarantees a page exists); (3) store `STATE[i] = (gen + 1) << 32 | o << 3 | HELD` with
 //! release ordering. The handle is `(gen + 1) << 32 | i`.
 //!
-//! **Release one page** (`i`, `gen`): (1) if `BUDGET` is closed, refuse; (2) read `STATE[i]`; if
+//! **Release one page** (`i`, `gen`): (1) if `BUDGET` is closed, refuse (optional: closing marks
+//! held pages `LEAKED`, which (2) refuses; Java skips it); (2) read `STATE[i]`; if
 //! it is `HELD` with generation `gen`, CAS it to `gen << 32 | WARM` (retry on failure); if it is
 //! `RELEASING` with `gen`, spin (a batch decides); otherwise refuse (double release, use after
 //! release, or `LEAKED`: closed); (3) if `HOT` holds no page, park `i` there: done (idle when

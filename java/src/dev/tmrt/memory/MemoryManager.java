@@ -74,13 +74,6 @@ public final class MemoryManager {
      * {@link #purgeEmptyOwners()}).
      */
     private volatile OwnerCache lastOwner;
-    /**
-     * The segment each page was last handed out as (written before the page is published as
-     * held: under {@code lock} for batches, by the allocating thread for single pages). Releases
-     * leave the entry (it may be stale: the segment's bits tell), so that they need no lock;
-     * {@code releaseAll} and {@code shutdown} mark what they find.
-     */
-    private final Segment[] live;
     /** Owner objects by identity, to their native numbers (guarded by {@code lock}). */
     private final IdentityHashMap<Object, Long> ownerIds = new IdentityHashMap<>();
     private long nextOwnerId = 1;
@@ -94,7 +87,6 @@ public final class MemoryManager {
         this.pageSize = pageSize;
         this.base = nativeBase(handle);
         this.table = new PageTable(nativeTableAddress(handle), nativeTableLength(handle));
-        this.live = new Segment[(int) (memorySize / pageSize)];
     }
 
     /**
@@ -129,7 +121,7 @@ public final class MemoryManager {
             throw new IllegalArgumentException("Cannot allocate a negative number of pages: " + numPages);
         }
         checkNotShutdown();
-        if (target instanceof ArrayList) {
+        if (numPages != 1 && target instanceof ArrayList) {
             ((ArrayList<Segment>) target).ensureCapacity(target.size() + numPages);
         }
         try {
@@ -184,7 +176,6 @@ public final class MemoryManager {
         if (bits == PageTable.NO_PAGE) {
             bits = table.popClaimed();
         }
-        // Registered before the page shows as held, so releaseAll and shutdown find it.
         Segment s = newSegment(owner, bits);
         table.publish(bits, id);
         return s;
@@ -279,13 +270,8 @@ public final class MemoryManager {
                 if (id == null) {
                     return;
                 }
-                long[] released = nativeReleaseAll(handle, id);
-                for (long bits : released) {
-                    Segment s = live[(int) bits];
-                    if (s != null && s.bits == bits) {
-                        free(s);
-                    }
-                }
+                // The segments of the released pages see it in the page table (Segment.isFreed).
+                nativeReleaseAll(handle, id);
             }
         } finally {
             Reference.reachabilityFence(this);
@@ -413,14 +399,8 @@ public final class MemoryManager {
                     return;
                 }
                 shutdown = true;
+                // Held pages become leaked in the page table: their segments see it (isFreed).
                 leaks = nativeShutdown(handle);
-                for (int i = 0; i < live.length; i++) {
-                    Segment s = live[i];
-                    if (s != null) {
-                        s.markFreed();
-                        live[i] = null;
-                    }
-                }
                 if (leaks.length > 0) {
                     System.err.println("tmrt MemoryManager shut down with memory still held: " + describe(leaks));
                 }
@@ -502,18 +482,7 @@ public final class MemoryManager {
 
     private Segment newSegment(Object owner, long bits) {
         int index = (int) bits;
-        Segment s = new Segment(this, owner, bits, base + (long) index * pageSize, pageSize);
-        live[index] = s;
-        return s;
-    }
-
-    /**
-     * Marks a segment of {@code releaseAll} freed; call under lock. Its entry in {@code live}
-     * stays: a single-page allocation may be registering the page's next segment there without
-     * the lock, and the bits tell a stale entry anyway.
-     */
-    private void free(Segment s) {
-        s.markFreed();
+        return new Segment(this, owner, bits, base + (long) index * pageSize, pageSize);
     }
 
     /** The native number of {@code owner}, made on first use; call under lock. */

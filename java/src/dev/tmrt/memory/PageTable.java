@@ -208,9 +208,9 @@ final class PageTable {
         if (i < 0 || i >= total) {
             return NOT_HELD;
         }
-        if (U.getLongVolatile(null, base + BUDGET) < 0) {
-            return CLOSED;
-        }
+        // Step (1), the closed check, is left to the state word here: closing marks every held
+        // page LEAKED, and a free page is refused as not held (the native pool then reports
+        // the shut down first).
         long offset = stateOffset(i);
         long s = U.getLongVolatile(null, base + offset);
         for (;;) {
@@ -237,8 +237,9 @@ final class PageTable {
             long parked = (((hot >>> 32) + 1) << 32) | (i & LOW);
             if (U.compareAndSwapLong(null, base + HOT, hot, parked)) {
                 // Parked as the hot page, still claimed: the next single-page allocation takes it.
-                boolean idle = (U.getLongVolatile(null, base + BUDGET) & LOW) == 1;
-                int tag = (int) (U.getLongVolatile(null, base + WARM) >>> 32);
+                // Policy reads are hints: plain loads.
+                boolean idle = (U.getLong(null, base + BUDGET) & LOW) == 1;
+                int tag = (int) (U.getLong(null, base + WARM) >>> 32);
                 return due(tag, idle, 1);
             }
             hot = U.getLongVolatile(null, base + HOT);
@@ -265,8 +266,8 @@ final class PageTable {
 
     /** Whether the warm pages may exceed the policy (protocol.rs: returning memory). */
     private int due(int tag, boolean idle, long hot) {
-        long counted = U.getLongVolatile(null, base + HINT_TAG);
-        long bound = U.getLongVolatile(null, base + HINT_LEN) + ((tag - (int) counted) & LOW) + hot;
+        long counted = U.getLong(null, base + HINT_TAG);
+        long bound = U.getLong(null, base + HINT_LEN) + ((tag - (int) counted) & LOW) + hot;
         return (idle && bound >= idleMin) || bound > maxRetained ? DUE : OK;
     }
 
