@@ -585,8 +585,12 @@ impl SharedTable {
 
     /// Closes the table: no claim succeeds any more, every held page becomes `LEAKED` (so later
     /// releases fail), after in-flight operations settled. Returns the leaked pages per owner.
+    /// The wait for in-flight operations is bounded (one second): a thread that died between
+    /// claiming and publishing (say, a `StackOverflowError` in Java) cannot hang the close; its
+    /// page is then simply not in the report.
     pub(crate) fn close(&self) -> Vec<(u64, u32)> {
         self.word(BUDGET).fetch_or(CLOSED, AcqRel);
+        let started = std::time::Instant::now();
         let mut spins = 0u32;
         loop {
             self.drain_hot();
@@ -614,6 +618,9 @@ impl SharedTable {
             // won their CAS give their budget back soon. Done when the budget counts exactly the
             // leaked pages.
             if !busy && allocated(self.budget()) == leaked {
+                break;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(1) {
                 break;
             }
             spins += 1;

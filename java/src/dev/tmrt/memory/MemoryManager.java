@@ -176,7 +176,14 @@ public final class MemoryManager {
         if (bits == PageTable.NO_PAGE) {
             bits = table.popClaimed();
         }
-        Segment s = newSegment(owner, bits);
+        Segment s;
+        try {
+            s = newSegment(owner, bits);
+        } catch (Throwable t) {
+            // Out of heap between claiming and publishing: give the page back, never lose it.
+            table.giveBack(bits);
+            throw t;
+        }
         table.publish(bits, id);
         return s;
     }

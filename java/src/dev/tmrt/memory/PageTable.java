@@ -117,9 +117,16 @@ final class PageTable {
         }
     }
 
-    /** Gives a page from {@link #takeHot()} back unused: pushed on the warm stack, claim returned. */
+    /**
+     * Gives a page from {@link #takeHot()} or {@link #popClaimed()} back unused: pushed on the
+     * warm stack, claim returned.
+     */
     void giveBack(long bits) {
-        push((int) bits);
+        int i = (int) bits;
+        long offset = stateOffset(i);
+        // Free already (taken from HOT, or popped from either stack): marked warm for its stack.
+        U.putLongVolatile(null, base + offset, (U.getLongVolatile(null, base + offset) & ~KIND_MASK) | WARM_FREE);
+        push(i);
         U.getAndAddLong(null, base + BUDGET, -1L);
     }
 
