@@ -29,6 +29,7 @@ pub mod protocol;
 mod report;
 mod shared_table;
 mod slots;
+mod table_scan;
 
 pub use error::{ManagedMemoryError, SEGMENT_SIZE_KEY};
 pub use page_size::PageSize;
