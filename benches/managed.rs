@@ -1,6 +1,8 @@
 //! Managed-memory pool: allocate and release pages, per page, in one slot (the pool's own cost,
-//! default return policy, pages not touched), and with two threads on one slot (contention) or
-//! on two slots (no shared lock).
+//! default return policy, pages not touched), and with two threads on one slot (contention on the
+//! lock-free page table's words) or on two slots (nothing shared). `alloc_release_1` is the
+//! protocol's single-page path (the hot page: one CAS to take, two to release), the one
+//! `dev.tmrt.memory` runs from Java without JNI.
 //!
 //! `cargo bench -p tmrt-runtime --bench managed`
 

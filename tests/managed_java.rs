@@ -77,3 +77,16 @@ fn stale_buffers_never_crash_the_jvm() {
     assert!(stdout.contains("all native pools freed\n"), "{stdout}");
     assert!(stdout.contains("stale sum "), "{stdout}");
 }
+
+#[test]
+fn java_and_native_run_one_page_table_protocol() {
+    // Java allocates and releases single pages in the shared table while the native side checks
+    // it concurrently; then both sides must agree on owners, balance, policy and budget.
+    let (stdout, _) = run("managed-protocol", "Protocol", &["-Xcheck:jni"]);
+    for check in ["threads", "agreement", "policy", "budget", "shutdown"] {
+        assert!(
+            stdout.contains(&format!("OK {check}\n")),
+            "missing check {check}:\n{stdout}"
+        );
+    }
+}

@@ -272,7 +272,8 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeUsage<'local>(
 }
 
 /// `static native int nativeEmptyOwners(long handle, long[] ids, int count)`: moves the ids of
-/// owners holding nothing to the front of `ids` and returns how many there are.
+/// owners holding nothing to the front of `ids` and returns how many there are (0 when the pool
+/// found no quiet moment: see `SlotPool::empty_owners_when_quiet`).
 #[no_mangle]
 pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeEmptyOwners<'local>(
     mut env: JNIEnv<'local>,
@@ -286,11 +287,50 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeEmptyOwners<'loc
         let count = usize::try_from(count).map_err(|_| JavaError::illegal_argument("negative count"))?;
         let mut raw = vec![0 as jlong; count];
         env.get_long_array_region(&ids, 0, &mut raw)?;
-        let (empty, held): (Vec<jlong>, Vec<jlong>) = raw.iter().partition(|id| pool.owner_is_empty(owner(**id)));
+        let owners: Vec<OwnerId> = raw.iter().map(|id| owner(*id)).collect();
+        let Some(empty) = pool.empty_owners_when_quiet(&owners) else {
+            return Ok(0);
+        };
+        let (empty, held): (Vec<jlong>, Vec<jlong>) = raw.iter().partition(|id| empty.contains(&owner(**id)));
         let n = empty.len() as jint;
         let reordered: Vec<jlong> = empty.into_iter().chain(held).collect();
         env.set_long_array_region(&ids, 0, &reordered)?;
         Ok(n)
+    })
+}
+
+/// `static native long nativeTableAddress(long handle)`: where the pool's shared page table is
+/// (`runtime::managed::protocol`); it lives as long as the pool.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeTableAddress<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlong {
+    jni_entry(&mut env, 0, |_| Ok(pool(handle)?.page_table().0 as jlong))
+}
+
+/// `static native long nativeTableLength(long handle)`: the page table's length in bytes.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeTableLength<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlong {
+    jni_entry(&mut env, 0, |_| Ok(pool(handle)?.page_table().1 as jlong))
+}
+
+/// `static native void nativeReturnMemoryIfDue(long handle)`: a Java release found the warm
+/// pages may exceed the policy (`SlotPool::return_memory_if_due`).
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReturnMemoryIfDue<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) {
+    jni_entry(&mut env, (), |_| {
+        pool(handle)?.return_memory_if_due();
+        Ok(())
     })
 }
 
@@ -325,5 +365,30 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeBuffer<'local>(
         // the buffer's memory stays valid for the life of the JVM whatever happens to the page.
         let buffer = unsafe { env.new_direct_byte_buffer(addr.as_ptr(), len)? };
         Ok(buffer.into_raw())
+    })
+}
+
+/// `static native String nativeCheck(long handle, boolean quiet)`: the pool's invariant check
+/// (`check_quiescent` when `quiet`, else `check_invariants`), for tests: `"ok retained=N"`
+/// (N warm free pages) or the first violation.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeCheck<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    quiet: jni::sys::jboolean,
+) -> jobject {
+    jni_entry(&mut env, std::ptr::null_mut(), |env| {
+        let pool = pool(handle)?;
+        let result = if quiet != 0 {
+            pool.check_quiescent()
+        } else {
+            pool.check_invariants()
+        };
+        let text = match result {
+            Ok(()) => format!("ok retained={}", pool.retained_free_pages()),
+            Err(violation) => violation,
+        };
+        Ok(env.new_string(text)?.into_raw())
     })
 }

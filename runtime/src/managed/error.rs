@@ -71,6 +71,8 @@ pub enum ManagedMemoryError {
     NoSuchSlot { slot: usize, slots: usize },
     /// The slot already holds a pool; free it first.
     SlotOccupied { slot: usize },
+    /// An owner id beyond what the page table can record ([`super::protocol::MAX_OWNER_ID`]).
+    OwnerOutOfRange { slot: String, owner: OwnerId },
 }
 
 impl ManagedMemoryError {
@@ -87,7 +89,8 @@ impl ManagedMemoryError {
             | ForeignPage { .. }
             | DuplicateInBatch { .. }
             | SlotsExceedManaged { .. }
-            | NoSuchSlot { .. } => "java/lang/IllegalArgumentException",
+            | NoSuchSlot { .. }
+            | OwnerOutOfRange { .. } => "java/lang/IllegalArgumentException",
             PageNotHeld { .. } | ReleaseMoreThanReserved { .. } | Closed { .. } | SlotOccupied { .. } => {
                 "java/lang/IllegalStateException"
             }
@@ -180,6 +183,11 @@ impl fmt::Display for ManagedMemoryError {
                 write!(f, "No slot {slot}: the TaskExecutor has {slots} slots")
             }
             SlotOccupied { slot } => write!(f, "slot {slot} already holds managed memory; free it first"),
+            OwnerOutOfRange { slot, owner } => write!(
+                f,
+                "{slot}: {owner} is beyond the largest owner id {}",
+                super::protocol::MAX_OWNER_ID
+            ),
         }
     }
 }

@@ -47,10 +47,6 @@ impl SlotMapping {
         self.base
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
     /// Gives the physical memory of `[offset, offset + len)` back to the OS; its next reader sees
     /// zeros. The caller passes only free pages (or the whole range when retiring).
     pub(crate) fn release_physical(&self, offset: usize, len: usize) -> io::Result<()> {

@@ -4,8 +4,10 @@
 //! a cleaner. Here a slot's whole budget is reserved up front as one private anonymous mapping
 //! (address space only; memory becomes resident when touched), and pages of
 //! `taskmanager.memory.segment-size` bytes ([`PageSize`]) are handed out of it: allocating is a
-//! pop from a free list, releasing a push, and the pool knows at every moment which owner holds
-//! which page ([`SlotPool`], bookkeeping in a page table with one linked list per owner).
+//! pop from a free stack, releasing a push, and the pool knows at every moment which owner holds
+//! which page ([`SlotPool`]). The page table is lock-free and lives in its own small mapping, in
+//! a layout ([`protocol`]) that `dev.tmrt.memory` operates on directly, so that a single page is
+//! allocated and released from Java without crossing JNI.
 //!
 //! The semantics are Flink's: allocation is all or nothing for `n` pages, pages and reservations
 //! (`reserve_memory`) share one byte budget, `release_all` frees an owner's pages,
@@ -21,11 +23,13 @@
 mod error;
 mod mapping;
 mod page_size;
-mod page_table;
 mod policy;
 mod pool;
+pub mod protocol;
 mod report;
+mod shared_table;
 mod slots;
+mod table_scan;
 
 pub use error::{ManagedMemoryError, SEGMENT_SIZE_KEY};
 pub use page_size::PageSize;

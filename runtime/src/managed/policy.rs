@@ -1,8 +1,8 @@
 //! When a slot gives the physical memory of released pages back to the OS, so that RSS follows
 //! use without paying a system call (and page faults on re-use) for every release.
 //!
-//! Released pages go to the top of the free list and are handed out again first, still resident
-//! ("warm"). A pool returns the physical memory of all warm free pages with `MADV_DONTNEED` when
+//! Released pages go to the warm free stack (or park as the hot page) and are handed out again
+//! first, still resident ("warm"). A pool returns the physical memory of all warm free pages with `MADV_DONTNEED` when
 //! either
 //!
 //! - the slot becomes **idle** (no page allocated) with at least `idle_min_pages` warm pages: the
@@ -12,8 +12,10 @@
 //!
 //! Defaults: `idle_min_pages` = 1 MiB worth of pages (so a single page bouncing in and out of an
 //! idle slot does not make a system call each time), `max_retained_pages` = a quarter of the slot.
-//! So a slot's resident managed memory stays below `allocated + max(1 MiB, slot / 4)` while in
-//! use and drops to (nearly) nothing when idle. [`super::SlotPool::trim`] returns everything now;
+//! So a slot's resident managed memory stays below `allocated + max(1 MiB, slot / 4)` (the hot page
+//! may come on top when the count is taken before it is parked) while in use and drops to (nearly) nothing when idle. Releasers do not count the warm pages each time:
+//! they keep an upper bound in the page table's header and ask for a count (and maybe a trim)
+//! only when the bound says this policy may be exceeded (see [`super::protocol`]). [`super::SlotPool::trim`] returns everything now;
 //! closing a slot returns everything.
 
 use super::PageSize;

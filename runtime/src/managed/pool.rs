@@ -1,20 +1,24 @@
 //! A slot's pool: one budget, one mapping, pages handed out to owners with Flink's
-//! `MemoryManager` semantics, behind one lock.
+//! `MemoryManager` semantics, over a lock-free page table that Java shares.
 //!
 //! The budget is bytes, shared by pages and reservations (Flink's `reserveMemory`), exactly as in
 //! Flink: `available = size - pages × page_size - reserved`, and `n` pages fit when
-//! `n × page_size <= available`. Every operation checks first and changes nothing when it fails.
-//! The lock is a `parking_lot` mutex held for the bookkeeping only (a few nanoseconds per page);
-//! giving physical memory back (`madvise`) happens under it too, but only as the
-//! [`ReturnPolicy`] allows, so it is amortised over many releases.
+//! `n × page_size <= available` (the table keeps it in pages: see [`super::protocol`]). Every
+//! operation checks first and changes nothing when it fails. Page operations take no lock: the
+//! page table ([`super::shared_table`]) lives in its own small mapping and is operated with
+//! atomics, by Rust and by `dev.tmrt.memory` directly. Two rare things take a lock: reservations
+//! (owner map) and maintenance (giving physical memory back as the [`ReturnPolicy`] says, and
+//! closing).
 
+use std::collections::HashMap;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
 use super::mapping::SlotMapping;
-use super::page_table::{PageFault, PageTable};
+use super::protocol::{allocated, MAX_OWNER_ID};
+use super::shared_table::{Claim, PageFault, SharedTable};
 use super::{ManagedMemoryError, OwnerId, PageSize, ReturnPolicy, UsageReport};
 
 /// A page handed out by a [`SlotPool`]: which pool, which page, which allocation of that page.
@@ -41,8 +45,8 @@ impl Page {
 
 static NEXT_POOL_ID: AtomicU32 = AtomicU32::new(1);
 
-struct State {
-    table: PageTable,
+/// What the maintenance lock guards: the mapping (trims `madvise` it, closing retires it).
+struct Maintenance {
     mapping: Option<SlotMapping>,
     closed: bool,
 }
@@ -55,7 +59,11 @@ pub struct SlotPool {
     page_size: PageSize,
     base: usize,
     policy: ReturnPolicy,
-    state: Mutex<State>,
+    table: SharedTable,
+    maintenance: Mutex<Maintenance>,
+    /// Reserved bytes per owner (no zero entries); changes also set the table's blocked pages.
+    reservations: Mutex<HashMap<OwnerId, u64>>,
+    reserved_total: AtomicU64,
 }
 
 impl SlotPool {
@@ -98,6 +106,14 @@ impl SlotPool {
                 source,
             })?)
         };
+        let table =
+            SharedTable::new(pages as u32, policy.idle_min_pages, policy.max_retained_pages).map_err(|source| {
+                ManagedMemoryError::Mapping {
+                    slot: slot.clone(),
+                    bytes: pages * 12,
+                    source,
+                }
+            })?;
         let base = mapping.as_ref().map_or(0, |m| m.base() as usize);
         Ok(SlotPool {
             id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
@@ -106,11 +122,10 @@ impl SlotPool {
             page_size,
             base,
             policy,
-            state: Mutex::new(State {
-                table: PageTable::new(pages as u32),
-                mapping,
-                closed: false,
-            }),
+            table,
+            maintenance: Mutex::new(Maintenance { mapping, closed: false }),
+            reservations: Mutex::new(HashMap::new()),
+            reserved_total: AtomicU64::new(0),
         })
     }
 
@@ -127,11 +142,12 @@ impl SlotPool {
     }
     /// How many pages the slot has in all.
     pub fn total_pages(&self) -> u32 {
-        (self.size / self.page_size.bytes()) as u32
+        self.table.total()
     }
     /// Pages not held by anyone (some of them may be blocked by reservations).
     pub fn free_pages(&self) -> u32 {
-        self.state.lock().table.free_pages()
+        let hot = self.table.hot_pages();
+        self.table.total() - allocated(self.table.budget()) + hot
     }
     /// The address of page 0 (0 when the pool has no pages). Page `i` is at `base + i × page_size`.
     pub fn base_address(&self) -> usize {
@@ -139,6 +155,12 @@ impl SlotPool {
     }
     pub fn policy(&self) -> ReturnPolicy {
         self.policy
+    }
+
+    /// The shared page table ([`super::protocol`]): its address and length in bytes. It lives
+    /// as long as the pool; Java operates on it through a direct `ByteBuffer`.
+    pub fn page_table(&self) -> (*const u8, usize) {
+        (self.table.address(), self.table.len())
     }
 
     /// Allocates `n` pages for `owner`, all or nothing (Flink's `allocatePages`).
@@ -155,13 +177,12 @@ impl SlotPool {
         Ok(page.expect("one page allocated"))
     }
 
-    /// Allocates `n` pages for `owner`, all or nothing, handing each to `out` (under the lock:
-    /// `out` must be quick and must not call back into this pool).
+    /// Allocates `n` pages for `owner`, all or nothing, handing each to `out` (`out` must be
+    /// quick: the pages are claimed while it runs).
     pub fn allocate_with(&self, owner: OwnerId, n: u32, mut out: impl FnMut(Page)) -> Result<(), ManagedMemoryError> {
-        let mut st = self.state.lock();
-        self.check_open(&st)?;
-        let total = st.table.total_pages();
-        if n > total {
+        self.check_owner(owner)?;
+        let total = self.table.total();
+        if n > total && !self.table.is_closed() {
             return Err(ManagedMemoryError::MorePagesThanSlot {
                 slot: self.slot.clone(),
                 owner,
@@ -169,38 +190,39 @@ impl SlotPool {
                 total: total.into(),
             });
         }
-        let available = self.available(&st.table);
-        let free = available >> self.page_size.shift();
-        if u64::from(n) > free {
-            return Err(ManagedMemoryError::OutOfPages {
-                slot: self.slot.clone(),
-                owner,
-                requested: n.into(),
-                free,
-                page_size: self.page_size.bytes(),
-            });
-        }
         let pool = self.id;
-        st.table.allocate(owner, n, |index, generation| {
+        let result = self.table.allocate(owner.0, n, |index, generation| {
             out(Page {
                 pool,
                 index,
                 generation,
             })
         });
-        Ok(())
+        match result {
+            Ok(()) => Ok(()),
+            Err(Claim::Closed) => Err(self.closed()),
+            Err(Claim::Full(free)) => Err(ManagedMemoryError::OutOfPages {
+                slot: self.slot.clone(),
+                owner,
+                requested: n.into(),
+                free: free.into(),
+                page_size: self.page_size.bytes(),
+            }),
+        }
     }
 
     /// Releases one page (Flink's `release(MemorySegment)`); a page released twice, re-used, or
     /// of another pool is an error and changes nothing.
     pub fn release(&self, page: Page) -> Result<(), ManagedMemoryError> {
         self.check_pool(page)?;
-        let mut st = self.state.lock();
-        self.check_open(&st)?;
-        st.table
+        self.check_open()?;
+        let due = self
+            .table
             .release(page.index, page.generation)
             .map_err(|f| self.fault(f, page.index, page.generation))?;
-        self.after_release(&mut st);
+        if due {
+            self.return_memory_if_due();
+        }
         Ok(())
     }
 
@@ -209,15 +231,15 @@ impl SlotPool {
         for p in pages {
             self.check_pool(*p)?;
         }
-        let mut st = self.state.lock();
-        self.check_open(&st)?;
-        st.table
-            .release_batch(pages.iter().map(|p| (p.index, p.generation)))
-            .map_err(|(f, index)| {
-                let generation = pages.iter().find(|p| p.index == index).map_or(0, |p| p.generation);
-                self.fault(f, index, generation)
-            })?;
-        self.after_release(&mut st);
+        self.check_open()?;
+        let raw: Vec<(u32, u32)> = pages.iter().map(|p| (p.index, p.generation)).collect();
+        let due = self.table.release_batch(&raw).map_err(|(f, index)| {
+            let generation = pages.iter().find(|p| p.index == index).map_or(0, |p| p.generation);
+            self.fault(f, index, generation)
+        })?;
+        if due {
+            self.return_memory_if_due();
+        }
         Ok(())
     }
 
@@ -226,20 +248,23 @@ impl SlotPool {
         self.release_all_with(owner, |_| {})
     }
 
-    /// Like [`SlotPool::release_all`], handing each released page to `out` (under the lock).
+    /// Like [`SlotPool::release_all`], handing each released page to `out`. A scan of the page
+    /// table (O(pages of the slot)).
     pub fn release_all_with(&self, owner: OwnerId, mut out: impl FnMut(Page)) -> Result<u32, ManagedMemoryError> {
-        let mut st = self.state.lock();
-        self.check_open(&st)?;
+        self.check_open()?;
+        if owner.0 > MAX_OWNER_ID {
+            return Ok(0); // such an owner can hold no page
+        }
         let pool = self.id;
-        let n = st.table.release_owner(owner, |index, generation| {
+        let (n, due) = self.table.release_owner(owner.0, |index, generation| {
             out(Page {
                 pool,
                 index,
                 generation,
             })
         });
-        if n > 0 {
-            self.after_release(&mut st);
+        if due {
+            self.return_memory_if_due();
         }
         Ok(n)
     }
@@ -247,56 +272,91 @@ impl SlotPool {
     /// Reserves `bytes` of non-page memory for `owner` against the same budget (Flink's
     /// `reserveMemory`, used by RocksDB and Python).
     pub fn reserve_memory(&self, owner: OwnerId, bytes: u64) -> Result<(), ManagedMemoryError> {
-        let mut st = self.state.lock();
-        self.check_open(&st)?;
-        let available = self.available(&st.table);
-        if bytes > available {
-            return Err(ManagedMemoryError::OutOfBudget {
-                slot: self.slot.clone(),
-                owner,
-                requested: bytes,
-                available,
-            });
+        let mut res = self.reservations.lock();
+        self.check_open()?;
+        if bytes == 0 {
+            return Ok(());
         }
-        st.table.reserve(owner, bytes);
+        let reserved = self.reserved_total.load(Ordering::Relaxed);
+        let out_of_budget = |allocated: u32| ManagedMemoryError::OutOfBudget {
+            slot: self.slot.clone(),
+            owner,
+            requested: bytes,
+            available: self.size.saturating_sub(
+                (u64::from(allocated.saturating_sub(self.table.hot_pages())) << self.page_size.shift()) + reserved,
+            ),
+        };
+        let new_total = match reserved.checked_add(bytes) {
+            Some(t) if t <= self.size => t,
+            _ => return Err(out_of_budget(allocated(self.table.budget()))),
+        };
+        match self.table.set_blocked(self.blocked_pages(new_total)) {
+            Ok(_) => {}
+            Err(Some(allocated)) => return Err(out_of_budget(allocated)),
+            Err(None) => return Err(self.closed()),
+        }
+        *res.entry(owner).or_insert(0) += bytes;
+        self.reserved_total.store(new_total, Ordering::Relaxed);
         Ok(())
     }
 
     /// Gives back `bytes` of `owner`'s reservation; more than it reserved is an error.
     pub fn release_memory(&self, owner: OwnerId, bytes: u64) -> Result<(), ManagedMemoryError> {
-        let mut st = self.state.lock();
-        self.check_open(&st)?;
-        st.table
-            .unreserve(owner, bytes)
-            .map_err(|reserved| ManagedMemoryError::ReleaseMoreThanReserved {
+        let mut res = self.reservations.lock();
+        self.check_open()?;
+        let reserved = res.get(&owner).copied().unwrap_or(0);
+        if bytes > reserved {
+            return Err(ManagedMemoryError::ReleaseMoreThanReserved {
                 slot: self.slot.clone(),
                 owner,
                 requested: bytes,
                 reserved,
-            })
+            });
+        }
+        if bytes == 0 {
+            return Ok(());
+        }
+        let new_total = self.reserved_total.load(Ordering::Relaxed) - bytes;
+        // Fewer blocked pages always fit.
+        self.table
+            .set_blocked(self.blocked_pages(new_total))
+            .map_err(|_| self.closed())?;
+        if bytes == reserved {
+            res.remove(&owner);
+        } else {
+            *res.get_mut(&owner).expect("owner reserved") -= bytes;
+        }
+        self.reserved_total.store(new_total, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Gives back all of `owner`'s reservation (Flink's `releaseAllMemory`); returns the bytes.
     pub fn release_all_memory(&self, owner: OwnerId) -> Result<u64, ManagedMemoryError> {
-        let mut st = self.state.lock();
-        self.check_open(&st)?;
-        Ok(st.table.unreserve_all(owner))
+        let reserved = {
+            let res = self.reservations.lock();
+            res.get(&owner).copied().unwrap_or(0)
+        };
+        self.release_memory(owner, reserved)?;
+        Ok(reserved)
     }
 
     /// Bytes neither in pages nor reserved (Flink's `availableMemory`); 0 once closed.
     pub fn available_memory(&self) -> u64 {
-        let st = self.state.lock();
-        if st.closed {
-            0
-        } else {
-            self.available(&st.table)
+        let hot = self.table.hot_pages();
+        let b = self.table.budget();
+        if self.table.is_closed() {
+            return 0;
         }
+        let pages = u64::from(allocated(b).saturating_sub(hot)) << self.page_size.shift();
+        self.size
+            .saturating_sub(pages + self.reserved_total.load(Ordering::Relaxed))
     }
 
-    /// What each owner holds now.
+    /// What each owner holds now (a scan of the page table; exact when no operation is in
+    /// flight, and each owner's count is one it held at some moment of the scan).
     pub fn usage(&self) -> UsageReport {
-        let st = self.state.lock();
-        UsageReport::new(self.slot.clone(), self.page_size, st.table.owners())
+        let reservations: Vec<(OwnerId, u64)> = self.reservations.lock().iter().map(|(o, b)| (*o, *b)).collect();
+        self.report(self.table.holders(), reservations)
     }
 
     /// Whether nothing is held: `Ok` when empty, else the report of who holds what.
@@ -309,11 +369,25 @@ impl SlotPool {
         }
     }
 
-    /// Whether `owner` holds neither pages nor reservations.
+    /// Of `owners`, those that hold neither pages nor reservations, judged at a moment when no
+    /// allocation is between claiming its budget and publishing its page (so an owner that an
+    /// allocation already claimed for is never among them); `None` when the pool found no such
+    /// moment quickly (try again later). The Java library drops such owners from its map.
+    pub fn empty_owners_when_quiet(&self, owners: &[OwnerId]) -> Option<Vec<OwnerId>> {
+        let holders = self.table.holders_when_quiet(100)?;
+        let res = self.reservations.lock();
+        Some(
+            owners
+                .iter()
+                .copied()
+                .filter(|o| !res.contains_key(o) && holders.binary_search_by_key(&o.0, |h| h.0).is_err())
+                .collect(),
+        )
+    }
+
+    /// Whether `owner` holds neither pages nor reservations (a scan of the page table).
     pub fn owner_is_empty(&self, owner: OwnerId) -> bool {
-        let st = self.state.lock();
-        let u = st.table.usage(owner);
-        u.pages == 0 && u.reserved_bytes == 0
+        !self.usage().owners.iter().any(|o| o.owner == owner)
     }
 
     /// The address of a held page. Refused for a page released (use after release), of another
@@ -321,9 +395,8 @@ impl SlotPool {
     /// (see the mapping's docs), but its contents belong to the page's holder only.
     pub fn page_address(&self, page: Page) -> Result<NonNull<u8>, ManagedMemoryError> {
         self.check_pool(page)?;
-        let st = self.state.lock();
-        self.check_open(&st)?;
-        st.table
+        self.check_open()?;
+        self.table
             .holder(page.index, page.generation)
             .map_err(|f| self.fault(f, page.index, page.generation))?;
         let addr = self.base + ((page.index as usize) << self.page_size.shift());
@@ -341,57 +414,142 @@ impl SlotPool {
 
     /// Gives the physical memory of every free page back to the OS now.
     pub fn trim(&self) -> Result<(), ManagedMemoryError> {
-        let mut st = self.state.lock();
-        self.check_open(&st)?;
-        self.return_dirty(&mut st);
+        let m = self.maintenance.lock();
+        if m.closed {
+            return Err(self.closed());
+        }
+        self.trim_locked(&m);
         Ok(())
     }
 
-    /// Checks the pool's bookkeeping invariants (every page either free exactly once or held by
-    /// exactly one owner, counts consistent), in O(pages) under the lock. For tests and
-    /// debugging; the error names the first violation.
+    /// What a releaser calls when the page table's hint says the warm pages may exceed the
+    /// policy (Java calls it through JNI; [`super::protocol`]): counts the warm pages and
+    /// returns their memory to the OS if the [`ReturnPolicy`] says so.
+    pub fn return_memory_if_due(&self) {
+        let m = self.maintenance.lock();
+        if m.closed {
+            return;
+        }
+        let tag = self.table.warm_tag();
+        let limit = self
+            .policy
+            .idle_min_pages
+            .max(self.policy.max_retained_pages.saturating_add(1))
+            .min(u64::from(self.table.total()));
+        let warm = self.table.count_warm(limit);
+        let idle = allocated(self.table.budget()) == self.table.hot_pages();
+        if self.policy.should_return(warm, idle) {
+            self.trim_locked(&m);
+        } else {
+            self.table.set_hint(tag, warm);
+        }
+    }
+
+    /// Checks the page table's invariants that hold at any moment, even while other threads
+    /// operate (well-formed words, acyclic free stacks of free pages, budget in bounds), and the
+    /// reservations. For tests and debugging; the error names the first violation.
     pub fn check_invariants(&self) -> Result<(), String> {
-        self.state.lock().table.check()
+        self.table.check(false)?;
+        self.check_reservations()
+    }
+
+    /// Like [`SlotPool::check_invariants`], for a pool with no operation in flight: also that
+    /// every page is on exactly one free stack or held, and that the budget counts exactly the
+    /// held pages.
+    pub fn check_quiescent(&self) -> Result<(), String> {
+        self.table.check(true)?;
+        self.check_reservations()
+    }
+
+    fn check_reservations(&self) -> Result<(), String> {
+        let res = self.reservations.lock();
+        let sum: u64 = res.values().sum();
+        let total = self.reserved_total.load(Ordering::Relaxed);
+        if sum != total || res.values().any(|b| *b == 0) {
+            return Err(format!("owners reserve {sum} bytes, total says {total}"));
+        }
+        let blocked = super::protocol::blocked(self.table.budget());
+        if !self.table.is_closed() && blocked != self.blocked_pages(total) {
+            return Err(format!("{total} reserved bytes but {blocked} blocked pages"));
+        }
+        Ok(())
     }
 
     /// How many free pages may still hold physical memory (the policy keeps it bounded).
     pub fn retained_free_pages(&self) -> u32 {
-        self.state.lock().table.dirty_free_pages()
+        self.table.count_warm(u64::MAX) as u32
     }
 
     /// Closes the pool: every later operation fails with Flink's "Memory manager has been shut
     /// down.". Returns what was still held (the leak report; empty when all was released). All
     /// physical memory goes back to the OS; the address range stays mapped (stale buffers read
-    /// zeros). Closing twice returns an empty report.
+    /// zeros). Closing twice returns an empty report. Operations racing with the close either
+    /// finish before it (and are in the report) or fail.
     pub fn close(&self) -> UsageReport {
-        let mut st = self.state.lock();
-        if st.closed {
+        let mut m = self.maintenance.lock();
+        let res = self.reservations.lock();
+        if m.closed {
             return UsageReport::new(self.slot.clone(), self.page_size, Vec::new());
         }
-        st.closed = true;
-        let leaks = UsageReport::new(self.slot.clone(), self.page_size, st.table.owners());
-        if let Some(mut m) = st.mapping.take() {
-            m.retire();
+        m.closed = true;
+        let leaked = self.table.close();
+        let reservations: Vec<(OwnerId, u64)> = res.iter().map(|(o, b)| (*o, *b)).collect();
+        drop(res);
+        if let Some(mut map) = m.mapping.take() {
+            map.retire();
         }
-        leaks
+        self.report(leaked, reservations)
     }
 
     pub fn is_closed(&self) -> bool {
-        self.state.lock().closed
+        self.table.is_closed()
     }
 
-    fn available(&self, t: &PageTable) -> u64 {
-        self.size - (u64::from(t.allocated_pages()) << self.page_size.shift()) - t.reserved_bytes()
+    #[cfg(test)]
+    pub(crate) fn table(&self) -> &SharedTable {
+        &self.table
     }
 
-    fn check_open(&self, st: &State) -> Result<(), ManagedMemoryError> {
-        if st.closed {
-            Err(ManagedMemoryError::Closed {
-                slot: self.slot.clone(),
-            })
+    fn report(&self, pages: Vec<(u64, u32)>, reservations: Vec<(OwnerId, u64)>) -> UsageReport {
+        let mut owners: Vec<(OwnerId, u32, u64)> = pages.into_iter().map(|(o, n)| (OwnerId(o), n, 0)).collect();
+        for (o, bytes) in reservations {
+            match owners.iter_mut().find(|e| e.0 == o) {
+                Some(e) => e.2 += bytes,
+                None => owners.push((o, 0, bytes)),
+            }
+        }
+        owners.sort_by_key(|e| e.0);
+        UsageReport::new(self.slot.clone(), self.page_size, owners)
+    }
+
+    /// Pages that reservations of `reserved` bytes in all block: Flink's byte rule in pages.
+    fn blocked_pages(&self, reserved: u64) -> u32 {
+        let usable = (self.size - reserved) >> self.page_size.shift();
+        self.table.total() - usable.min(u64::from(self.table.total())) as u32
+    }
+
+    fn closed(&self) -> ManagedMemoryError {
+        ManagedMemoryError::Closed {
+            slot: self.slot.clone(),
+        }
+    }
+
+    fn check_open(&self) -> Result<(), ManagedMemoryError> {
+        if self.table.is_closed() {
+            Err(self.closed())
         } else {
             Ok(())
         }
+    }
+
+    fn check_owner(&self, owner: OwnerId) -> Result<(), ManagedMemoryError> {
+        if owner.0 > MAX_OWNER_ID {
+            return Err(ManagedMemoryError::OwnerOutOfRange {
+                slot: self.slot.clone(),
+                owner,
+            });
+        }
+        Ok(())
     }
 
     fn check_pool(&self, page: Page) -> Result<(), ManagedMemoryError> {
@@ -410,28 +568,31 @@ impl SlotPool {
             PageFault::Foreign => ManagedMemoryError::ForeignPage { slot, page },
             PageFault::NotHeld => ManagedMemoryError::PageNotHeld { slot, page, generation },
             PageFault::Duplicate => ManagedMemoryError::DuplicateInBatch { slot, page },
+            PageFault::Closed => ManagedMemoryError::Closed { slot },
         }
     }
 
-    fn after_release(&self, st: &mut State) {
-        let dirty = u64::from(st.table.dirty_free_pages());
-        let idle = st.table.allocated_pages() == 0;
-        if self.policy.should_return(dirty, idle) {
-            self.return_dirty(st);
-        }
-    }
-
-    fn return_dirty(&self, st: &mut State) {
-        let runs = st.table.take_dirty_free_runs();
-        if let Some(m) = &st.mapping {
+    fn trim_locked(&self, m: &Maintenance) {
+        let (pages, hot) = self.table.take_warm();
+        if let Some(map) = &m.mapping {
             let shift = self.page_size.shift();
+            let mut sorted = pages.clone();
+            sorted.sort_unstable();
+            let mut runs: Vec<(u32, u32)> = Vec::new();
+            for i in sorted {
+                match runs.last_mut() {
+                    Some((start, len)) if *start + *len == i => *len += 1,
+                    _ => runs.push((i, 1)),
+                }
+            }
             for (first, count) in runs {
                 // madvise cannot fail on a valid range of our own mapping; if it did, the pages
-                // would merely stay resident, which is no correctness problem.
-                let _ = m.release_physical((first as usize) << shift, (count as usize) << shift);
+                // would merely stay resident, which is no correctness problem. The pages are off
+                // the free stacks while this runs, so nobody holds them.
+                let _ = map.release_physical((first as usize) << shift, (count as usize) << shift);
             }
-            debug_assert!(m.len() as u64 == u64::from(st.table.total_pages()) << shift);
         }
+        self.table.push_cold(&pages, hot);
     }
 }
 

@@ -33,20 +33,16 @@ pub struct UsageReport {
 }
 
 impl UsageReport {
-    pub(crate) fn new(
-        slot: String,
-        page_size: PageSize,
-        owners: Vec<(OwnerId, super::page_table::OwnerUsage)>,
-    ) -> UsageReport {
+    pub(crate) fn new(slot: String, page_size: PageSize, owners: Vec<(OwnerId, u32, u64)>) -> UsageReport {
         UsageReport {
             slot,
             page_size: page_size.bytes(),
             owners: owners
                 .into_iter()
-                .map(|(owner, u)| OwnerHolding {
+                .map(|(owner, pages, reserved_bytes)| OwnerHolding {
                     owner,
-                    pages: u.pages,
-                    reserved_bytes: u.reserved_bytes,
+                    pages,
+                    reserved_bytes,
                 })
                 .collect(),
         }

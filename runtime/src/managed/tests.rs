@@ -448,3 +448,57 @@ fn a_budget_beyond_the_address_space_is_a_mapping_error() {
     assert_eq!(e.java_class(), "java/lang/OutOfMemoryError");
     assert!(std::error::Error::source(&e).is_some());
 }
+
+#[test]
+fn the_shared_table_keeps_its_invariants_under_threads_and_the_checker_catches_corruption() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let p = Arc::new(pool(64));
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..2u64)
+        .map(|t| {
+            let (p, stop) = (p.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) || i < 20_000 {
+                    i += 1;
+                    // Single pages (the hot page and the stacks), a batch, an owner's release.
+                    let one = p.allocate_page(OwnerId(t + 1)).unwrap();
+                    let more = p.allocate_pages(OwnerId(t + 1), 1 + (i % 5) as u32).unwrap();
+                    p.release(one).unwrap();
+                    if i.is_multiple_of(3) {
+                        assert_eq!(p.release_all(OwnerId(t + 1)).unwrap() as usize, more.len());
+                    } else {
+                        p.release_batch(&more).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    let (mut checks, mut stable) = (0, 0);
+    while checks < 2_000 || stable == 0 {
+        if p.table().check(false).unwrap() {
+            stable += 1;
+        }
+        checks += 1;
+        assert!(checks < 10_000_000, "never a stable snapshot");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().unwrap();
+    }
+    p.check_quiescent().unwrap();
+    assert!(p.verify_empty().is_ok());
+
+    // A held page pushed on a free stack (a double hand-out waiting to happen) is caught.
+    let held = p.allocate_pages(OwnerId(9), 2).unwrap();
+    p.table().push_warm_for_test(held[1].index());
+    let e = p.check_invariants().unwrap_err();
+    assert!(e.contains("on the warm stack has state"), "{e}");
+    // A budget that disagrees with the held pages is caught by the quiescent check.
+    let q = pool(4);
+    let _a = q.allocate_page(OwnerId(1)).unwrap();
+    q.table().claim(1).unwrap();
+    let e = q.check_quiescent().unwrap_err();
+    assert!(e.contains("pages lost"), "{e}");
+}

@@ -21,14 +21,21 @@ import java.util.Map;
  * <p><b>Owners.</b> The native pool knows owners by number. Each memory manager maps owner
  * objects to numbers by identity (an {@link IdentityHashMap}; Flink's map uses
  * {@code equals}, which is the same for its owners, operators and tasks that do not override
- * it); numbers are never reused. Owners that hold nothing any more are dropped from the
- * map in batches (one native call) whenever the map has doubled, so the map stays bounded
- * without a native call per release.
+ * it); numbers are never reused. The last owner used is cached (one volatile read, no lock).
+ * Owners that hold nothing any more are dropped from the map in batches (one native call)
+ * whenever the map has doubled, so the map stays bounded without a native call per release.
  *
- * <p><b>Threads.</b> All operations are thread-safe and cross JNI once, whatever the number of
- * pages: a batch of page handles travels as one {@code long[]}. Operations that name an owner
- * take this memory manager's monitor (for the owner map); releasing segments takes no Java
- * lock at all: the native pool is the arbiter, and the page's generation in each segment makes
+ * <p><b>Single pages without JNI.</b> The native pool's page table lives in shared memory, and
+ * allocating or releasing ONE page runs the pool's lock-free protocol right here
+ * ({@link PageTable}, a port of {@code runtime/src/managed/protocol.rs}): no JNI call, no lock.
+ * The native side still knows at every moment which owner holds which page (the owner is in the
+ * page's state word). Errors (over budget, double release, shut down) are produced by the
+ * native pool, so their texts are the same either way.
+ *
+ * <p><b>Threads.</b> All operations are thread-safe; everything else crosses JNI once, whatever
+ * the number of pages: a batch of page handles travels as one {@code long[]}. Operations that
+ * name a new owner take this memory manager's monitor (for the owner map); releasing segments
+ * takes no Java lock at all: a CAS on the page's state word (generation and holder) makes
  * exactly one of two racing releases succeed.
  *
  * <p><b>Differences from Flink.</b> Misuse is an error where Flink ignores it: releasing a
@@ -59,12 +66,14 @@ public final class MemoryManager {
     private final int pageSize;
     private final long base;
     private final Object lock = new Object();
+    /** The shared page table (single pages are allocated and released here, without JNI). */
+    private final PageTable table;
     /**
-     * The segment each page was last handed out as (written under {@code lock} when allocating).
-     * A single or batch release leaves the entry (it may be stale: the segment's bits tell),
-     * so that it needs no lock; {@code releaseAll} and {@code shutdown} mark what they find.
+     * The last owner and its number. Read after claiming the budget, so that an owner purge,
+     * which waits until every claim is published in the table, sees the page (see
+     * {@link #purgeEmptyOwners()}).
      */
-    private final Segment[] live;
+    private volatile OwnerCache lastOwner;
     /** Owner objects by identity, to their native numbers (guarded by {@code lock}). */
     private final IdentityHashMap<Object, Long> ownerIds = new IdentityHashMap<>();
     private long nextOwnerId = 1;
@@ -77,7 +86,7 @@ public final class MemoryManager {
         this.memorySize = memorySize;
         this.pageSize = pageSize;
         this.base = nativeBase(handle);
-        this.live = new Segment[(int) (memorySize / pageSize)];
+        this.table = new PageTable(nativeTableAddress(handle), nativeTableLength(handle));
     }
 
     /**
@@ -112,17 +121,12 @@ public final class MemoryManager {
             throw new IllegalArgumentException("Cannot allocate a negative number of pages: " + numPages);
         }
         checkNotShutdown();
-        if (target instanceof ArrayList) {
+        if (numPages != 1 && target instanceof ArrayList) {
             ((ArrayList<Segment>) target).ensureCapacity(target.size() + numPages);
         }
         try {
             if (numPages == 1) {
-                Segment s;
-                synchronized (lock) {
-                    long bits = nativeAllocateOne(handle, ownerId(owner));
-                    s = newSegment(owner, bits);
-                }
-                target.add(s);
+                target.add(allocateOne(owner));
                 return;
             }
             long[] bits = new long[numPages];
@@ -143,6 +147,47 @@ public final class MemoryManager {
         }
     }
 
+    /** One page for {@code owner} through the shared page table (protocol.rs). */
+    private Segment allocateOne(Object owner) throws MemoryAllocationException {
+        long bits = table.takeHot();
+        if (bits == PageTable.NO_PAGE && table.claimOne() != PageTable.OK) {
+            // Over budget or shut down: the native pool says which, with Flink's text (or
+            // succeeds, if pages came back meanwhile).
+            synchronized (lock) {
+                return newSegment(owner, nativeAllocateOne(handle, ownerId(owner)));
+            }
+        }
+        OwnerCache cached = lastOwner;
+        if (cached == null || cached.owner != owner) {
+            // Another owner than last time: give the claim back (an owner purge waits for
+            // claims to be published) and allocate natively under the lock, caching the owner.
+            if (bits == PageTable.NO_PAGE) {
+                table.unclaimOne();
+            } else {
+                table.giveBack(bits);
+            }
+            synchronized (lock) {
+                long id = ownerId(owner);
+                lastOwner = new OwnerCache(owner, id);
+                return newSegment(owner, nativeAllocateOne(handle, id));
+            }
+        }
+        long id = cached.id;
+        if (bits == PageTable.NO_PAGE) {
+            bits = table.popClaimed();
+        }
+        Segment s;
+        try {
+            s = newSegment(owner, bits);
+        } catch (Throwable t) {
+            // Out of heap between claiming and publishing: give the page back, never lose it.
+            table.giveBack(bits);
+            throw t;
+        }
+        table.publish(bits, id);
+        return s;
+    }
+
     /**
      * Releases one segment. {@code null} is ignored (as in Flink).
      *
@@ -157,9 +202,15 @@ public final class MemoryManager {
         checkNotShutdown();
         checkNotFreed(segment);
         try {
-            // No Java lock: the native pool is the arbiter. Of two racing releases of one
-            // segment, the page's generation lets exactly one through.
-            nativeReleaseOne(handle, segment.bits);
+            // No Java lock and no JNI: a CAS on the page's state word is the arbiter. Of two
+            // racing releases of one segment, exactly one succeeds.
+            int r = table.release(segment.bits);
+            if (r == PageTable.DUE) {
+                nativeReturnMemoryIfDue(handle);
+            } else if (r != PageTable.OK) {
+                // Refused and nothing changed: the native pool throws the exact error.
+                nativeReleaseOne(handle, segment.bits);
+            }
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -226,13 +277,8 @@ public final class MemoryManager {
                 if (id == null) {
                     return;
                 }
-                long[] released = nativeReleaseAll(handle, id);
-                for (long bits : released) {
-                    Segment s = live[(int) bits];
-                    if (s != null && s.bits == bits) {
-                        free(s);
-                    }
-                }
+                // The segments of the released pages see it in the page table (Segment.isFreed).
+                nativeReleaseAll(handle, id);
             }
         } finally {
             Reference.reachabilityFence(this);
@@ -360,18 +406,13 @@ public final class MemoryManager {
                     return;
                 }
                 shutdown = true;
+                // Held pages become leaked in the page table: their segments see it (isFreed).
                 leaks = nativeShutdown(handle);
-                for (int i = 0; i < live.length; i++) {
-                    Segment s = live[i];
-                    if (s != null) {
-                        s.markFreed();
-                        live[i] = null;
-                    }
-                }
                 if (leaks.length > 0) {
                     System.err.println("tmrt MemoryManager shut down with memory still held: " + describe(leaks));
                 }
                 ownerIds.clear();
+                lastOwner = null;
             }
         } finally {
             Reference.reachabilityFence(this);
@@ -384,6 +425,15 @@ public final class MemoryManager {
     }
 
     // ---------------------------------------------------------------------------------------
+
+    /** Whether the page table still has the segment's page held with its generation. */
+    boolean holds(Segment s) {
+        try {
+            return table.isHeld(s.bits);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
 
     ByteBuffer newView(Segment s) {
         try {
@@ -439,15 +489,7 @@ public final class MemoryManager {
 
     private Segment newSegment(Object owner, long bits) {
         int index = (int) bits;
-        Segment s = new Segment(this, owner, bits, base + (long) index * pageSize, pageSize);
-        live[index] = s;
-        return s;
-    }
-
-    /** Marks a segment of {@code releaseAll} freed; call under lock. */
-    private void free(Segment s) {
-        s.markFreed();
-        live[s.pageIndex()] = null;
+        return new Segment(this, owner, bits, base + (long) index * pageSize, pageSize);
     }
 
     /** The native number of {@code owner}, made on first use; call under lock. */
@@ -459,13 +501,22 @@ public final class MemoryManager {
         if (ownerIds.size() >= purgeAt) {
             purgeEmptyOwners();
         }
+        if (nextOwnerId > PageTable.MAX_OWNER_ID) {
+            throw new IllegalStateException("this memory manager has used all " + PageTable.MAX_OWNER_ID + " owner ids");
+        }
         long fresh = nextOwnerId++;
         ownerIds.put(owner, fresh);
         return fresh;
     }
 
-    /** Drops owners that hold nothing any more, with one native call; call under lock. */
+    /**
+     * Drops owners that hold nothing any more, with one native call; call under lock. The cache
+     * is cleared first; the native side then waits for a moment when every budget claim is
+     * published in the page table (else it drops nothing), so an allocation that read the old
+     * cache (after claiming) is seen holding its page.
+     */
     private void purgeEmptyOwners() {
+        lastOwner = null;
         long[] ids = new long[ownerIds.size()];
         int n = 0;
         for (Long id : ownerIds.values()) {
@@ -506,6 +557,17 @@ public final class MemoryManager {
         }
     }
 
+    /** The last owner and its number (immutable, published through a volatile field). */
+    private static final class OwnerCache {
+        final Object owner;
+        final long id;
+
+        OwnerCache(Object owner, long id) {
+            this.owner = owner;
+            this.id = id;
+        }
+    }
+
     /** Frees the native pool once the memory manager is unreachable. */
     private static final class Free implements Runnable {
         private final long handle;
@@ -523,6 +585,12 @@ public final class MemoryManager {
     private static native long nativeCreate(long sizeBytes, int pageSize);
 
     private static native long nativeBase(long handle);
+
+    private static native long nativeTableAddress(long handle);
+
+    private static native long nativeTableLength(long handle);
+
+    private static native void nativeReturnMemoryIfDue(long handle);
 
     private static native long nativeAllocateOne(long handle, long owner) throws MemoryAllocationException;
 
@@ -552,6 +620,12 @@ public final class MemoryManager {
     private static native ByteBuffer nativeBuffer(long handle, long bits);
 
     private static native void nativeFree(long handle);
+
+    /**
+     * The native pool's invariant check over the shared page table, {@code "ok retained=N"} or
+     * the first violation (tests call it reflectively).
+     */
+    private static native String nativeCheck(long handle, boolean quiet);
 
     /** Native pools not yet freed by their Cleaner (tests call it reflectively). */
     private static native long nativeLivePools();

@@ -44,8 +44,8 @@ public final class Segment {
     }
 
     /**
-     * Marks the segment freed. Called under the memory manager's lock, whose release orders it;
-     * a release store is enough (no full fence on the hot path), readers use a volatile read.
+     * Marks the segment freed, after the page table released it (whose CAS orders it); a
+     * release store is enough (no full fence on the hot path), readers use a volatile read.
      */
     void markFreed() {
         FREED.setRelease(this, true);
@@ -71,14 +71,18 @@ public final class Segment {
         return address;
     }
 
-    /** Whether the segment was released (or its memory manager shut down). */
+    /**
+     * Whether the segment was released (or its memory manager shut down), by whatever path: the
+     * page table is the truth (its state word for the page must still carry this segment's
+     * generation), so a {@code releaseAll} racing with this segment's use is seen at once.
+     */
     public boolean isFreed() {
-        return freed;
+        return freed || !manager.holds(this);
     }
 
     /** The owner the segment was allocated for ({@code null} once released, as in Flink). */
     public Object getOwner() {
-        return freed ? null : owner;
+        return isFreed() ? null : owner;
     }
 
     /**
@@ -150,7 +154,7 @@ public final class Segment {
 
     @Override
     public String toString() {
-        return "Segment[page " + pageIndex() + ", " + size + " bytes" + (freed ? ", freed]" : "]");
+        return "Segment[page " + pageIndex() + ", " + size + " bytes" + (isFreed() ? ", freed]" : "]");
     }
 
     private ByteBuffer view() {
@@ -172,7 +176,7 @@ public final class Segment {
     }
 
     private void checkLive() {
-        if (freed) {
+        if (isFreed()) {
             throw new IllegalStateException("segment (page " + pageIndex() + ") has been released: use after release");
         }
     }

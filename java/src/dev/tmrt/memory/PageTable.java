@@ -1,0 +1,305 @@
+package dev.tmrt.memory;
+
+import java.lang.reflect.Field;
+
+/**
+ * The Java side of the page-table protocol defined in tmrt's {@code runtime/src/managed/protocol.rs}
+ * (read its module documentation first): a line-by-line port of the single-page allocate and
+ * release, operating with atomic accesses on the same memory as the native pool (the table's
+ * mapping, at the address the native pool gives). Everything else (batches, releasing an owner's
+ * pages, reservations, returning memory, closing, reports) is native. Change one side, change
+ * the other; {@code tests/managed_java.rs} checks that they agree.
+ *
+ * <p>Allocation is split so that the memory manager can register the segment before the page
+ * becomes visible as held: {@link #takeHot()} (the parked page, with its claim), else
+ * {@link #claimOne()} then {@link #popClaimed()}; then {@link #publish}.
+ *
+ * <p><b>Why {@code sun.misc.Unsafe}.</b> {@code MethodHandles.byteBufferViewVarHandle} over a
+ * direct buffer of the table works (an earlier version used it) but costs about 2 ns of checks
+ * per access on JDK 17, some 25 ns per page allocated and released, more than the atomic
+ * operations themselves; Flink's own {@code MemorySegment} uses {@code Unsafe} for the same
+ * reason. Raw addresses are safe here because (1) every address is {@code base} plus an offset
+ * inside the table: page indices are checked against {@code total} before use, including the
+ * ones read from the table itself; (2) the table lives as long as the native pool, which the
+ * memory manager's {@code Cleaner} frees only once the memory manager is unreachable, and this
+ * object is reachable only through the memory manager (segments hold it), whose every method
+ * that uses it is fenced with {@code Reference.reachabilityFence}.
+ */
+final class PageTable {
+    private static final sun.misc.Unsafe U;
+
+    static {
+        try {
+            Field f = sun.misc.Unsafe.class.getDeclaredField("theUnsafe");
+            f.setAccessible(true);
+            U = (sun.misc.Unsafe) f.get(null);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    // Layout and encoding: protocol.rs.
+    private static final int BUDGET = 0;
+    private static final int WARM = 8;
+    private static final int COLD = 16;
+    private static final int HINT_TAG = 24;
+    private static final int HINT_LEN = 32;
+    private static final int TOTAL = 40;
+    private static final int IDLE_MIN = 48;
+    private static final int MAX_RETAINED = 56;
+    private static final int HOT = 64;
+    private static final int HEADER_BYTES = 128;
+    /** {@link #takeHot()}: no page was parked. */
+    static final long NO_PAGE = -1L;
+    private static final long LOW = 0xFFFF_FFFFL;
+    private static final long TAG_MASK = 0xFFFF_FFFF_0000_0000L;
+    private static final int NIL = -1;
+    private static final long KIND_MASK = 7;
+    private static final long WARM_FREE = 1;
+    private static final long HELD = 2;
+    private static final long RELEASING = 3;
+    private static final long LEAKED = 4;
+    /** The largest owner id a state word can carry (protocol.rs: MAX_OWNER_ID). */
+    static final long MAX_OWNER_ID = (1L << 29) - 1;
+
+    /** {@link #claimOne()}: the budget is full. */
+    static final int FULL = 1;
+    /** {@link #claimOne()} and {@link #release}: the table is closed. */
+    static final int CLOSED = 2;
+    /** {@link #release}: released; the slot may hold more warm pages than the policy allows. */
+    static final int DUE = 3;
+    /** {@link #release}: the page is not held with this generation (or is not in the table). */
+    static final int NOT_HELD = 4;
+    /** {@link #release} and {@link #claimOne()}: done. */
+    static final int OK = 0;
+
+    /** The table's first byte (8-byte aligned: the mapping is page-aligned). */
+    private final long base;
+    private final int total;
+    private final long nextBase;
+    private final long idleMin;
+    private final long maxRetained;
+
+    /** The table at {@code base}, {@code length} bytes (from the native pool). */
+    PageTable(long base, long length) {
+        this.base = base;
+        long pages = U.getLongVolatile(null, base + TOTAL);
+        if (pages < 0 || pages > Integer.MAX_VALUE || HEADER_BYTES + 12 * pages != length) {
+            throw new IllegalStateException("page table of " + length + " bytes says " + pages + " pages");
+        }
+        this.total = (int) pages;
+        this.nextBase = HEADER_BYTES + 8L * total;
+        this.idleMin = U.getLongVolatile(null, base + IDLE_MIN);
+        this.maxRetained = U.getLongVolatile(null, base + MAX_RETAINED);
+    }
+
+    int total() {
+        return total;
+    }
+
+    /**
+     * Allocate, step 0: takes the hot page (released last, parked with its budget claim) and
+     * returns its handle bits with the generation it will be published with, or
+     * {@link #NO_PAGE}.
+     */
+    long takeHot() {
+        long h = U.getLongVolatile(null, base + HOT);
+        for (;;) {
+            int i = (int) h;
+            if (i == NIL) {
+                return NO_PAGE;
+            }
+            checkIndex(i);
+            if (U.compareAndSwapLong(null, base + HOT, h, (h & TAG_MASK) | LOW)) {
+                return bitsOf(i);
+            }
+            h = U.getLongVolatile(null, base + HOT);
+        }
+    }
+
+    /**
+     * Gives a page from {@link #takeHot()} or {@link #popClaimed()} back unused: pushed on the
+     * warm stack, claim returned.
+     */
+    void giveBack(long bits) {
+        int i = (int) bits;
+        long offset = stateOffset(i);
+        // Free already (taken from HOT, or popped from either stack): marked warm for its stack.
+        U.putLongVolatile(null, base + offset, (U.getLongVolatile(null, base + offset) & ~KIND_MASK) | WARM_FREE);
+        push(i);
+        U.getAndAddLong(null, base + BUDGET, -1L);
+    }
+
+    /** Allocate, step 1: claims one page of the budget. */
+    int claimOne() {
+        long b = U.getLongVolatile(null, base + BUDGET);
+        for (;;) {
+            if (b < 0) {
+                return CLOSED;
+            }
+            long used = (b & LOW) + ((b >>> 32) & 0x7FFF_FFFFL);
+            if (used + 1 > total) {
+                return FULL;
+            }
+            if (U.compareAndSwapLong(null, base + BUDGET, b, b + 1)) {
+                return OK;
+            }
+            b = U.getLongVolatile(null, base + BUDGET);
+        }
+    }
+
+    /**
+     * Allocate, step 2: pops a claimed page (warm first) and returns its handle bits with the
+     * generation it will be published with. Spins while a trim holds the pages.
+     */
+    long popClaimed() {
+        int spins = 0;
+        for (;;) {
+            int i = pop(WARM);
+            if (i == NIL) {
+                i = pop(COLD);
+            }
+            if (i != NIL) {
+                return bitsOf(i);
+            }
+            if (++spins < 64) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+    }
+
+    private long bitsOf(int i) {
+        long s = U.getLongVolatile(null, base + stateOffset(i));
+        int generation = (int) (s >>> 32) + 1;
+        return ((long) generation << 32) | (i & LOW);
+    }
+
+    /** Allocate, step 3: marks the popped page held by {@code owner}. */
+    void publish(long bits, long owner) {
+        int i = (int) bits;
+        long generation = bits >>> 32;
+        U.putOrderedLong(null, base + stateOffset(i), (generation << 32) | (owner << 3) | HELD);
+    }
+
+    /** Gives back a claim that was not used (the caller popped nothing). */
+    void unclaimOne() {
+        U.getAndAddLong(null, base + BUDGET, -1L);
+    }
+
+    private int pop(int head) {
+        long h = U.getLongVolatile(null, base + head);
+        for (;;) {
+            int top = (int) h;
+            if (top == NIL) {
+                return NIL;
+            }
+            checkIndex(top);
+            int next = U.getIntVolatile(null, base + nextBase + 4L * top);
+            if (U.compareAndSwapLong(null, base + head, h, (h & TAG_MASK) | (next & LOW))) {
+                return top;
+            }
+            h = U.getLongVolatile(null, base + head);
+        }
+    }
+
+    /**
+     * Releases one page: {@link #OK} or {@link #DUE} (released), {@link #NOT_HELD} or
+     * {@link #CLOSED} (refused, nothing changed: the caller asks the native pool for the exact
+     * error).
+     */
+    int release(long bits) {
+        int i = (int) bits;
+        int generation = (int) (bits >>> 32);
+        if (i < 0 || i >= total) {
+            return NOT_HELD;
+        }
+        // Step (1), the closed check, is left to the state word here: closing marks every held
+        // page LEAKED, and a free page is refused as not held (the native pool then reports
+        // the shut down first).
+        long offset = stateOffset(i);
+        long s = U.getLongVolatile(null, base + offset);
+        for (;;) {
+            if ((int) (s >>> 32) != generation) {
+                return NOT_HELD;
+            }
+            long kind = s & KIND_MASK;
+            if (kind == HELD) {
+                if (U.compareAndSwapLong(null, base + offset, s, ((long) generation << 32) | WARM_FREE)) {
+                    break;
+                }
+                s = U.getLongVolatile(null, base + offset);
+            } else if (kind == RELEASING) {
+                Thread.onSpinWait();
+                s = U.getLongVolatile(null, base + offset);
+            } else if (kind == LEAKED) {
+                return CLOSED;
+            } else {
+                return NOT_HELD;
+            }
+        }
+        long hot = U.getLongVolatile(null, base + HOT);
+        while ((int) hot == NIL) {
+            long parked = (((hot >>> 32) + 1) << 32) | (i & LOW);
+            if (U.compareAndSwapLong(null, base + HOT, hot, parked)) {
+                // Parked as the hot page, still claimed: the next single-page allocation takes it.
+                // Policy reads are hints: plain loads.
+                boolean idle = (U.getLong(null, base + BUDGET) & LOW) == 1;
+                int tag = (int) (U.getLong(null, base + WARM) >>> 32);
+                return due(tag, idle, 1);
+            }
+            hot = U.getLongVolatile(null, base + HOT);
+        }
+        int tag = push(i);
+        long left = (U.getAndAddLong(null, base + BUDGET, -1L) & LOW) - 1;
+        long parked = (int) U.getLongVolatile(null, base + HOT) == NIL ? 0 : 1;
+        // Idle: no page held, the budget counts at most the hot page.
+        return due(tag, left == parked, parked);
+    }
+
+    /** Pushes a free page on the warm stack; returns the new tag. */
+    private int push(int i) {
+        long h = U.getLongVolatile(null, base + WARM);
+        for (;;) {
+            U.putInt(null, base + nextBase + 4L * i, (int) h);
+            int tag = (int) (h >>> 32) + 1;
+            if (U.compareAndSwapLong(null, base + WARM, h, ((long) tag << 32) | (i & LOW))) {
+                return tag;
+            }
+            h = U.getLongVolatile(null, base + WARM);
+        }
+    }
+
+    /** Whether the warm pages may exceed the policy (protocol.rs: returning memory). */
+    private int due(int tag, boolean idle, long hot) {
+        long counted = U.getLong(null, base + HINT_TAG);
+        long bound = U.getLong(null, base + HINT_LEN) + ((tag - (int) counted) & LOW) + hot;
+        return (idle && bound >= idleMin) || bound > maxRetained ? DUE : OK;
+    }
+
+    /**
+     * Whether the page of {@code bits} is held now with that generation (by its owner, or being
+     * released by a batch). False once released by any path, or leaked at shutdown.
+     */
+    boolean isHeld(long bits) {
+        int i = (int) bits;
+        if (i < 0 || i >= total) {
+            return false;
+        }
+        long s = U.getLongVolatile(null, base + stateOffset(i));
+        long kind = s & KIND_MASK;
+        return (kind == HELD || kind == RELEASING) && (int) (s >>> 32) == (int) (bits >>> 32);
+    }
+
+    private static long stateOffset(int i) {
+        return HEADER_BYTES + 8L * i;
+    }
+
+    /** A page index read from the table must lie inside it (else no raw access is made). */
+    private void checkIndex(int i) {
+        if (i < 0 || i >= total) {
+            throw new IllegalStateException("corrupt page table: page index " + i + " of " + total);
+        }
+    }
+}
