@@ -112,7 +112,12 @@ pub unsafe fn load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> jint {
     callbacks.set(EVENT_GARBAGE_COLLECTION_FINISH, gc_finish as *const c_void);
     callbacks.set(EVENT_OBJECT_FREE, object_free as *const c_void);
     // SAFETY: a valid callbacks table of the declared size.
-    unsafe { jvmti.set_event_callbacks(&callbacks, std::mem::size_of::<EventCallbacks>() as jint) };
+    let rc = unsafe { jvmti.set_event_callbacks(&callbacks, std::mem::size_of::<EventCallbacks>() as jint) };
+    if rc != ERROR_NONE {
+        // Enabling the events without callbacks would run the JVM with an agent that sees nothing.
+        eprintln!("tmrt agent: cannot set the JVMTI event callbacks (error {rc})");
+        return 5;
+    }
     let mut events = vec![EVENT_VM_DEATH, EVENT_CLASS_LOAD];
     if !late {
         events.push(EVENT_VM_INIT);

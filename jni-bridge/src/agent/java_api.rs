@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use jni::objects::{JClass, JObject, JString};
+use jni::objects::{JClass, JObject, JObjectArray, JString};
 use jni::sys::{jboolean, jint, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
 use jni::JNIEnv;
 use runtime::telemetry::report::render_json;
@@ -146,7 +146,7 @@ fn encode<'l>(env: &mut JNIEnv<'l>, r: &Report) -> Result<JObject<'l>, jni::erro
     env.set_long_array_region(&totals_arr, 0, &totals)?;
     let mut nums = Vec::with_capacity(r.loaders.len() * 8);
     let mut strs: Vec<Option<String>> = Vec::with_capacity(r.loaders.len() * 2);
-    let mut sus: Vec<String> = Vec::new();
+    let mut sus: Vec<Option<String>> = Vec::new();
     for l in &r.loaders {
         nums.extend_from_slice(&[
             i64::from(l.id),
@@ -161,26 +161,14 @@ fn encode<'l>(env: &mut JNIEnv<'l>, r: &Report) -> Result<JObject<'l>, jni::erro
         strs.push(Some(l.class.clone()));
         strs.push(l.name.clone());
         for s in &l.suspects {
-            sus.push(s.kind.as_str().to_string());
-            sus.push(s.description.clone());
+            sus.push(Some(s.kind.as_str().to_string()));
+            sus.push(Some(s.description.clone()));
         }
     }
     let nums_arr = env.new_long_array(nums.len() as i32)?;
     env.set_long_array_region(&nums_arr, 0, &nums)?;
-    let strs_arr = env.new_object_array(strs.len() as i32, "java/lang/String", JObject::null())?;
-    for (i, s) in strs.iter().enumerate() {
-        if let Some(s) = s {
-            let js = env.new_string(s)?;
-            env.set_object_array_element(&strs_arr, i as i32, &js)?;
-            env.delete_local_ref(js)?;
-        }
-    }
-    let sus_arr = env.new_object_array(sus.len() as i32, "java/lang/String", JObject::null())?;
-    for (i, s) in sus.iter().enumerate() {
-        let js = env.new_string(s)?;
-        env.set_object_array_element(&sus_arr, i as i32, &js)?;
-        env.delete_local_ref(js)?;
-    }
+    let strs_arr = string_array(env, &strs)?;
+    let sus_arr = string_array(env, &sus)?;
     let out = env.new_object_array(5, "java/lang/Object", JObject::null())?;
     env.set_object_array_element(&out, 0, json)?;
     env.set_object_array_element(&out, 1, totals_arr)?;
@@ -188,4 +176,17 @@ fn encode<'l>(env: &mut JNIEnv<'l>, r: &Report) -> Result<JObject<'l>, jni::erro
     env.set_object_array_element(&out, 3, strs_arr)?;
     env.set_object_array_element(&out, 4, sus_arr)?;
     Ok(out.into())
+}
+
+/// A `String[]` of these strings (`None` stays a null element).
+fn string_array<'l>(env: &mut JNIEnv<'l>, items: &[Option<String>]) -> Result<JObjectArray<'l>, jni::errors::Error> {
+    let arr = env.new_object_array(items.len() as i32, "java/lang/String", JObject::null())?;
+    for (i, s) in items.iter().enumerate() {
+        if let Some(s) = s {
+            let js = env.new_string(s)?;
+            env.set_object_array_element(&arr, i as i32, &js)?;
+            env.delete_local_ref(js)?;
+        }
+    }
+    Ok(arr)
 }

@@ -71,7 +71,9 @@ fn run(agent: &'static Agent, vm: *mut JavaVM) {
         let requested = agent.metrics_requested.load(Ordering::Acquire);
         if requested > agent.metrics_rendered.load(Ordering::Acquire) {
             if let Ok(figures) = analysis::refresh(agent, &mut env, false) {
-                let text = prometheus::render(&agent.model.lock().report(&figures));
+                // Render outside the model lock: `ClassLoad` callbacks take it for every class.
+                let report = agent.model.lock().report(&figures);
+                let text = prometheus::render(&report);
                 *agent.metrics_text.lock() = Arc::new(text);
             }
             agent.metrics_rendered.store(requested, Ordering::Release);

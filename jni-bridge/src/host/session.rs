@@ -161,7 +161,7 @@ pub fn run_job(
             (serde_json::Value::Null, Vec::new())
         }
     };
-    let mut report: AgentReport = serde_json::from_value(agent.clone()).unwrap_or_default();
+    let mut report = agent_report(&agent)?;
     report.loaders.retain(|l| !known_before.contains(&l.id.to_string()));
     let assessment = assess(baseline.metaspace_used_bytes, &rounds, &report);
     Ok(JobRun {
@@ -198,6 +198,19 @@ fn parse_baseline(json: &str) -> Result<(JvmFigures, BTreeSet<String>, bool), Ja
     Ok((b.figures, ids, b.exit_intercepted))
 }
 
+/// The agent's report from `finish`: none (JSON null) only when `finish` itself failed, which is
+/// already the host error; a report that does not read is an error, never an empty report that
+/// would make a leaking job look clean.
+fn agent_report(agent: &serde_json::Value) -> Result<AgentReport, JavaCallError> {
+    if agent.is_null() {
+        return Ok(AgentReport::default());
+    }
+    serde_json::from_value(agent.clone()).map_err(|e| JavaCallError {
+        call: "RoundDriver.finish".to_string(),
+        detail: format!("unreadable agent report ({e}): {agent}"),
+    })
+}
+
 fn parse_finish(json: &str) -> Result<(serde_json::Value, Vec<u32>), JavaCallError> {
     #[derive(serde::Deserialize)]
     struct Finish {
@@ -231,6 +244,16 @@ mod tests {
         let err = parse_finish("not json").unwrap_err();
         assert_eq!(err.call, "RoundDriver.finish");
         assert!(err.detail.contains("unreadable JSON"), "{}", err.detail);
+    }
+
+    #[test]
+    fn an_unreadable_agent_report_is_an_error_not_an_empty_one() {
+        let ok = agent_report(&serde_json::json!({"loaders":[{"id":3,"leaked":true}]})).unwrap();
+        assert!(ok.loaders[0].leaked);
+        assert_eq!(agent_report(&serde_json::Value::Null).unwrap(), AgentReport::default());
+        let err = agent_report(&serde_json::json!({"loaders":[{"id":"x"}]})).unwrap_err();
+        assert_eq!(err.call, "RoundDriver.finish");
+        assert!(err.detail.contains("unreadable agent report"), "{}", err.detail);
     }
 
     #[test]

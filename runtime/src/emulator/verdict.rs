@@ -11,56 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::fit::LinearFit;
 use super::round::{FailureKind, RoundRecord, TaskFailure};
 
-/// The fields of the agent's JSON report (`Telemetry.snapshot().toJson()`) the verdict reads.
-/// Unknown fields are ignored, so the report may grow.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AgentReport {
-    #[serde(default)]
-    pub classes_loaded_total: u64,
-    #[serde(default)]
-    pub classes_unloaded_total: u64,
-    #[serde(default)]
-    pub metaspace_used_bytes: u64,
-    #[serde(default)]
-    pub metaspace_max_bytes: i64,
-    #[serde(default)]
-    pub gc_count: u64,
-    #[serde(default)]
-    pub loaders: Vec<AgentLoader>,
-}
-
-/// One classloader in the agent's report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AgentLoader {
-    #[serde(default)]
-    pub id: serde_json::Value,
-    #[serde(default)]
-    pub class: String,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub parent: serde_json::Value,
-    #[serde(default)]
-    pub classes_defined: u64,
-    #[serde(default)]
-    pub classes_unloaded: u64,
-    #[serde(default)]
-    pub released: bool,
-    #[serde(default)]
-    pub alive: bool,
-    #[serde(default)]
-    pub leaked: bool,
-    #[serde(default)]
-    pub suspects: Vec<AgentSuspect>,
-}
-
-/// Why the agent thinks a loader is kept alive.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AgentSuspect {
-    /// `thread` or `reference-path`.
-    pub kind: String,
-    pub description: String,
-}
+/// The agent's JSON report (`Telemetry.snapshot().toJson()`), read back with the agent's own
+/// model: one definition of the format for the writer and the reader.
+pub use crate::telemetry::{LoaderReport as AgentLoader, Report as AgentReport, Suspect as AgentSuspect};
 
 /// The outcome class, and the exit status that says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +122,7 @@ pub fn failure_kinds(a: &Assessment) -> Vec<FailureKind> {
 mod tests {
     use super::*;
     use crate::emulator::round::{JvmFigures, SlotOutcome};
+    use crate::telemetry::SuspectKind;
 
     fn round(n: u32, used: u64, failure: Option<FailureKind>) -> RoundRecord {
         RoundRecord {
@@ -209,7 +163,7 @@ mod tests {
             alive: true,
             leaked: true,
             suspects: vec![AgentSuspect {
-                kind: "thread".into(),
+                kind: SuspectKind::Thread,
                 description: "thread 'lingering'".into(),
             }],
             ..AgentLoader::default()
@@ -284,7 +238,7 @@ mod tests {
             "released":true,"alive":true,"leaked":true,
             "suspects":[{"kind":"reference-path","description":"static field Cache.MAP"}]}]}"#;
         let r: AgentReport = serde_json::from_str(json).unwrap();
-        assert_eq!(r.loaders[0].suspects[0].kind, "reference-path");
+        assert_eq!(r.loaders[0].suspects[0].kind.as_str(), "reference-path");
         assert!(r.loaders[0].leaked);
     }
 

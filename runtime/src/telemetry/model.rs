@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A loader's identity in the agent: assigned in order of discovery, carried in its JVMTI tag.
 /// Id 0 is the bootstrap loader.
@@ -39,7 +39,7 @@ pub struct LoaderInfo {
 }
 
 /// What a leak suspect is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SuspectKind {
     /// A live thread whose context classloader is the loader, or whose class the loader defined.
     #[serde(rename = "thread")]
@@ -59,7 +59,7 @@ impl SuspectKind {
 }
 
 /// One reason a leaked loader is still alive.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Suspect {
     pub kind: SuspectKind,
     pub description: String,
@@ -330,8 +330,11 @@ impl Telemetry {
 }
 
 /// The telemetry at one moment: what the JSON report, the Prometheus endpoint and
-/// `Telemetry.snapshot()` show. Field order is the JSON report's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `Telemetry.snapshot()` show. Field order is the JSON report's. Reading one back (the emulator
+/// reads the agent's report) takes a missing field as its default and ignores unknown ones, so the
+/// report may grow.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Report {
     pub classes_loaded_total: u64,
     pub classes_unloaded_total: u64,
@@ -347,7 +350,8 @@ pub struct Report {
 }
 
 /// One loader in a [`Report`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LoaderReport {
     pub id: LoaderId,
     pub class: String,

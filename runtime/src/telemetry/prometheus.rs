@@ -41,33 +41,43 @@ fn loader_labels(l: &LoaderReport) -> String {
     )
 }
 
+/// One metric with a single unlabelled sample.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    header(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
+/// A gauge with one sample per live loader.
+fn per_live_loader(out: &mut String, r: &Report, name: &str, help: &str, value: impl Fn(&LoaderReport) -> u64) {
+    header(out, name, "gauge", help);
+    for l in r.loaders.iter().filter(|l| l.alive) {
+        let _ = writeln!(out, "{name}{{{}}} {}", loader_labels(l), value(l));
+    }
+}
+
 /// Renders the exposition.
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
-    header(
+    single(
         &mut out,
         "jvm_classes_loaded_total",
         "counter",
         "The number of classes that have been loaded since the JVM has started execution",
+        r.classes_loaded_total,
     );
-    let _ = writeln!(out, "jvm_classes_loaded_total {}", r.classes_loaded_total);
-    header(
+    single(
         &mut out,
         "jvm_classes_unloaded_total",
         "counter",
         "The total number of classes that have been unloaded since the JVM has started execution",
+        r.classes_unloaded_total,
     );
-    let _ = writeln!(out, "jvm_classes_unloaded_total {}", r.classes_unloaded_total);
-    header(
+    single(
         &mut out,
         "jvm_classes_currently_loaded",
         "gauge",
         "The number of classes that are currently loaded in the JVM",
-    );
-    let _ = writeln!(
-        out,
-        "jvm_classes_currently_loaded {}",
-        r.classes_loaded_total.saturating_sub(r.classes_unloaded_total)
+        r.classes_loaded_total.saturating_sub(r.classes_unloaded_total),
     );
     let pools = [
         (
@@ -102,20 +112,20 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(out, "{metric}{{pool=\"{}\"}} {v}", escape_label_value(pool));
         }
     }
-    header(
+    single(
         &mut out,
         "tmrt_gc_collections_total",
         "counter",
         "Garbage collections, all collectors (sum of GarbageCollectorMXBean counts).",
+        r.gc_count,
     );
-    let _ = writeln!(out, "tmrt_gc_collections_total {}", r.gc_count);
-    header(
+    single(
         &mut out,
         "tmrt_gc_full_collections_total",
         "counter",
         "Full garbage collections (the ones that can unload classes).",
+        r.full_gc_count,
     );
-    let _ = writeln!(out, "tmrt_gc_full_collections_total {}", r.full_gc_count);
     header(
         &mut out,
         "tmrt_classloaders",
@@ -128,41 +138,27 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out, "tmrt_classloaders{{state=\"alive\"}} {alive}");
     let _ = writeln!(out, "tmrt_classloaders{{state=\"released\"}} {released}");
     let _ = writeln!(out, "tmrt_classloaders{{state=\"collected\"}} {collected}");
-    header(
+    single(
         &mut out,
         "tmrt_classloaders_leaked",
         "gauge",
         "Released classloaders still alive after leak-gc-cycles full collections.",
+        r.leaked_count(),
     );
-    let _ = writeln!(out, "tmrt_classloaders_leaked {}", r.leaked_count());
-    header(
+    per_live_loader(
         &mut out,
+        r,
         "tmrt_classloader_classes",
-        "gauge",
         "Classes defined by a live classloader that are still loaded.",
+        |l| l.classes_defined.saturating_sub(l.classes_unloaded),
     );
-    for l in r.loaders.iter().filter(|l| l.alive) {
-        let _ = writeln!(
-            out,
-            "tmrt_classloader_classes{{{}}} {}",
-            loader_labels(l),
-            l.classes_defined.saturating_sub(l.classes_unloaded)
-        );
-    }
-    header(
+    per_live_loader(
         &mut out,
+        r,
         "tmrt_classloader_leaked",
-        "gauge",
         "1 for a live classloader judged leaked, else 0.",
+        |l| u64::from(l.leaked),
     );
-    for l in r.loaders.iter().filter(|l| l.alive) {
-        let _ = writeln!(
-            out,
-            "tmrt_classloader_leaked{{{}}} {}",
-            loader_labels(l),
-            u8::from(l.leaked)
-        );
-    }
     out
 }
 

@@ -177,7 +177,7 @@ fn leaked(out: &mut String, loaders: &[AgentLoader]) {
             let _ = writeln!(out, "    (no suspect found)");
         }
         for s in &l.suspects {
-            let _ = writeln!(out, "    suspect [{}] {}", s.kind, s.description);
+            let _ = writeln!(out, "    suspect [{}] {}", s.kind.as_str(), s.description);
         }
     }
 }
@@ -314,14 +314,14 @@ mod tests {
     #[test]
     fn leak_verdict_lists_each_loader_with_its_suspects() {
         let leaked = AgentLoader {
-            id: serde_json::json!(7),
+            id: 7,
             class: "L".into(),
             classes_defined: 3,
             released: true,
             alive: true,
             leaked: true,
             suspects: vec![AgentSuspect {
-                kind: "thread".into(),
+                kind: runtime::telemetry::SuspectKind::Thread,
                 description: "thread \"t\"".into(),
             }],
             ..AgentLoader::default()
