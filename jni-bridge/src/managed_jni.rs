@@ -15,7 +15,7 @@ use jni::sys::{jint, jlong, jlongArray, jobject};
 use jni::JNIEnv;
 use runtime::managed::{ManagedMemoryError, OwnerId, Page, PageSize, SlotPool, UsageReport};
 
-use crate::ffi::{jni_entry, JavaError};
+use crate::ffi::{jni_entry, long_array, long_prefix, JavaError};
 
 static NEXT_MANAGER: AtomicU64 = AtomicU64::new(1);
 /// Native pools alive (created and not yet freed by a Cleaner), for tests.
@@ -46,9 +46,7 @@ fn usage_triples<'local>(env: &mut JNIEnv<'local>, report: &UsageReport) -> Resu
     for o in &report.owners {
         flat.extend([o.owner.0 as jlong, jlong::from(o.pages), o.reserved_bytes as jlong]);
     }
-    let arr = env.new_long_array(flat.len() as jint)?;
-    env.set_long_array_region(&arr, 0, &flat)?;
-    Ok(arr.into_raw())
+    long_array(env, &flat)
 }
 
 /// `static native long nativeCreate(long sizeBytes, int pageSize)`.
@@ -176,9 +174,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeRelease<'local>(
 ) {
     jni_entry(&mut env, (), |env| {
         let pool = pool(handle)?;
-        let count = usize::try_from(count).map_err(|_| JavaError::illegal_argument("negative count"))?;
-        let mut raw = vec![0 as jlong; count];
-        env.get_long_array_region(&bits, 0, &mut raw)?;
+        let raw = long_prefix(env, &bits, count)?;
         let pages: Vec<Page> = raw.iter().map(|b| pool.page_from_bits(*b as u64)).collect();
         pool.release_batch(&pages).map_err(error)
     })
@@ -197,9 +193,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseAll<'loca
         pool(handle)?
             .release_all_with(owner(owner_id), |p| bits.push(p.to_bits() as jlong))
             .map_err(error)?;
-        let arr = env.new_long_array(bits.len() as jint)?;
-        env.set_long_array_region(&arr, 0, &bits)?;
-        Ok(arr.into_raw())
+        long_array(env, &bits)
     })
 }
 
@@ -284,9 +278,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeEmptyOwners<'loc
 ) -> jint {
     jni_entry(&mut env, 0, |env| {
         let pool = pool(handle)?;
-        let count = usize::try_from(count).map_err(|_| JavaError::illegal_argument("negative count"))?;
-        let mut raw = vec![0 as jlong; count];
-        env.get_long_array_region(&ids, 0, &mut raw)?;
+        let raw = long_prefix(env, &ids, count)?;
         let owners: Vec<OwnerId> = raw.iter().map(|id| owner(*id)).collect();
         let Some(empty) = pool.empty_owners_when_quiet(&owners) else {
             return Ok(0);
