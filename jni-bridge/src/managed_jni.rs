@@ -37,6 +37,13 @@ fn pool<'a>(handle: jlong) -> Result<&'a SlotPool, JavaError> {
     Ok(unsafe { &*(handle as *const SlotPool) })
 }
 
+/// A byte count from Java: negative is an `IllegalArgumentException` naming `what`, never a
+/// wrap-around to a huge `u64`.
+fn byte_count(bytes: jlong, what: &str) -> Result<u64, JavaError> {
+    u64::try_from(bytes)
+        .map_err(|_| JavaError::illegal_argument(format!("Cannot {what} a negative number of bytes: {bytes}")))
+}
+
 fn owner(id: jlong) -> OwnerId {
     OwnerId(id as u64)
 }
@@ -60,7 +67,9 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeCreate<'local>(
     jni_entry(&mut env, 0, |_| {
         let size = u64::try_from(size)
             .map_err(|_| JavaError::illegal_argument(format!("Size of total memory must be non-negative: {size}")))?;
-        let page_size = PageSize::new(u64::try_from(page_size).unwrap_or(0)).map_err(error)?;
+        let page_size = u64::try_from(page_size)
+            .map_err(|_| JavaError::illegal_argument(format!("Page size must be positive: {page_size}")))?;
+        let page_size = PageSize::new(page_size).map_err(error)?;
         let name = format!("memory manager {}", NEXT_MANAGER.fetch_add(1, Ordering::Relaxed));
         let pool = SlotPool::new(name, size, page_size).map_err(error)?;
         LIVE_POOLS.fetch_add(1, Ordering::Relaxed);
@@ -208,7 +217,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReserve<'local>(
 ) {
     jni_entry(&mut env, (), |_| {
         pool(handle)?
-            .reserve_memory(owner(owner_id), bytes as u64)
+            .reserve_memory(owner(owner_id), byte_count(bytes, "reserve")?)
             .map_err(error)
     })
 }
@@ -224,7 +233,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseMemory<'l
 ) {
     jni_entry(&mut env, (), |_| {
         pool(handle)?
-            .release_memory(owner(owner_id), bytes as u64)
+            .release_memory(owner(owner_id), byte_count(bytes, "release")?)
             .map_err(error)
     })
 }

@@ -166,6 +166,25 @@ public class Ops {
         expect(IllegalArgumentException.class, "taskmanager.memory.segment-size", () -> MemoryManager.create(1 << 20, 5000));
         expect(IllegalArgumentException.class, "at least 4096", () -> MemoryManager.create(1 << 20, 2048));
         expect(IllegalArgumentException.class, "non-negative", () -> MemoryManager.create(-1, 4096));
+        expect(IllegalArgumentException.class, "Page size must be positive: -4096",
+                () -> MemoryManager.create(1 << 20, -4096));
+        // The native side refuses a negative byte count itself (no wrap-around to a huge u64),
+        // whatever the Java side checked first.
+        Field handleField = MemoryManager.class.getDeclaredField("handle");
+        handleField.setAccessible(true);
+        long handle = handleField.getLong(mm);
+        for (String name : new String[] {"nativeReserve", "nativeReleaseMemory"}) {
+            java.lang.reflect.Method m = MemoryManager.class.getDeclaredMethod(name, long.class, long.class, long.class);
+            m.setAccessible(true);
+            Throwable cause = null;
+            try {
+                m.invoke(null, handle, 1L, -1L);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+                cause = e.getCause();
+            }
+            check(cause instanceof IllegalArgumentException
+                    && cause.getMessage().contains("negative number of bytes: -1"), name + ": " + cause);
+        }
         check(MemoryManager.create(1000, 4096).availableMemory() == 1000, "smaller than a page");
         ok("create errors");
 
