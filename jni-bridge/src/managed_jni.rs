@@ -142,10 +142,11 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeAllocate<'local>
     jni_entry(&mut env, (), |env| {
         let pool = pool(handle)?;
         let n = u32::try_from(n).map_err(|_| JavaError::illegal_argument(format!("negative page count {n}")))?;
-        if env.get_array_length(&out)? < n as jint {
+        // More pages than the pool has is the pool's error, whatever the array: check it first.
+        if n <= pool.total_pages() && env.get_array_length(&out)? < n as jint {
             return Err(JavaError::illegal_argument("output array shorter than the page count"));
         }
-        let mut bits: Vec<jlong> = Vec::with_capacity(n as usize);
+        let mut bits: Vec<jlong> = Vec::with_capacity(n.min(pool.total_pages()) as usize);
         pool.allocate_with(owner(owner_id), n, |p| bits.push(p.to_bits() as jlong))
             .map_err(error)?;
         if let Err(e) = env.set_long_array_region(&out, 0, &bits) {

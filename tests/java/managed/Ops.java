@@ -75,6 +75,11 @@ public class Ops {
         check(mm.availableMemory() == 3L * ps, "failed allocation changed nothing");
         expect(IllegalArgumentException.class, "Cannot allocate more segments 9 than the max number 8",
                 () -> mm.allocatePages(o1, 9));
+        // A huge count is the same clear error, not an OutOfMemoryError sizing arrays for it.
+        expect(IllegalArgumentException.class, "Cannot allocate more segments 2147483647 than the max number 8",
+                () -> mm.allocatePages(o1, Integer.MAX_VALUE));
+        expect(IllegalArgumentException.class, "than the max number 8",
+                () -> mm.allocatePages(o1, new ArrayList<>(), Integer.MAX_VALUE));
         expect(NullPointerException.class, "owner must not be null", () -> mm.allocatePages(null, 1));
         ok("over budget");
 
