@@ -158,7 +158,7 @@ impl SlotPool {
     }
 
     /// The shared page table ([`super::protocol`]): its address and length in bytes. It lives
-    /// as long as the pool; Java operates on it through a direct `ByteBuffer`.
+    /// as long as the pool; Java operates on it with `sun.misc.Unsafe` (`PageTable`).
     pub fn page_table(&self) -> (*const u8, usize) {
         (self.table.address(), self.table.len())
     }
