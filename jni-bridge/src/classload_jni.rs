@@ -17,7 +17,7 @@ use jni::JNIEnv;
 use parking_lot::RwLock;
 use runtime::classload::{JarIndex, Location, ParentFirstPatterns};
 
-use crate::ffi::{jni_entry, JavaError};
+use crate::ffi::{jni_entry, long_array, JavaError};
 
 /// `findClass` answer: the name matches an always-parent-first pattern.
 const PARENT_FIRST: jlong = -2;
@@ -159,9 +159,7 @@ pub extern "system" fn Java_dev_tmrt_classload_NativeJarIndex_findAll<'local>(
         let native = lookup(handle)?;
         let name = string(env, &name)?;
         let locs: Vec<jlong> = native.index.find_all(&name).iter().map(|l| l.pack()).collect();
-        let array = env.new_long_array(locs.len() as i32)?;
-        env.set_long_array_region(&array, 0, &locs)?;
-        Ok(array.into_raw())
+        long_array(env, &locs)
     })
 }
 

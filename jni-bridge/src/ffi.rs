@@ -7,6 +7,8 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use jni::objects::JLongArray;
+use jni::sys::{jint, jlong, jlongArray};
 use jni::JNIEnv;
 
 /// A Java exception to raise: the binary class name (`java/lang/IllegalStateException`) and the
@@ -79,6 +81,25 @@ fn throw(env: &mut JNIEnv<'_>, e: &JavaError) {
         return;
     }
     let _ = env.throw_new(e.class, &e.message);
+}
+
+/// A new Java `long[]` holding `values` (how batches of handles and locations cross JNI).
+pub fn long_array(env: &mut JNIEnv<'_>, values: &[jlong]) -> Result<jlongArray, JavaError> {
+    let len = jint::try_from(values.len())
+        .map_err(|_| JavaError::illegal_state(format!("{} values do not fit a Java array", values.len())))?;
+    let array = env.new_long_array(len)?;
+    env.set_long_array_region(&array, 0, values)?;
+    Ok(array.into_raw())
+}
+
+/// The first `count` elements of a Java `long[]`: a negative `count` is an
+/// `IllegalArgumentException`, one past the array's end the JVM's
+/// `ArrayIndexOutOfBoundsException`.
+pub fn long_prefix(env: &mut JNIEnv<'_>, array: &JLongArray<'_>, count: jint) -> Result<Vec<jlong>, JavaError> {
+    let count = usize::try_from(count).map_err(|_| JavaError::illegal_argument(format!("negative count {count}")))?;
+    let mut values = vec![0 as jlong; count];
+    env.get_long_array_region(array, 0, &mut values)?;
+    Ok(values)
 }
 
 /// The text of a caught panic payload.

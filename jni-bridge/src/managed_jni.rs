@@ -15,7 +15,7 @@ use jni::sys::{jint, jlong, jlongArray, jobject};
 use jni::JNIEnv;
 use runtime::managed::{ManagedMemoryError, OwnerId, Page, PageSize, SlotPool, UsageReport};
 
-use crate::ffi::{jni_entry, JavaError};
+use crate::ffi::{jni_entry, long_array, long_prefix, JavaError};
 
 static NEXT_MANAGER: AtomicU64 = AtomicU64::new(1);
 /// Native pools alive (created and not yet freed by a Cleaner), for tests.
@@ -37,6 +37,13 @@ fn pool<'a>(handle: jlong) -> Result<&'a SlotPool, JavaError> {
     Ok(unsafe { &*(handle as *const SlotPool) })
 }
 
+/// A byte count from Java: negative is an `IllegalArgumentException` naming `what`, never a
+/// wrap-around to a huge `u64`.
+fn byte_count(bytes: jlong, what: &str) -> Result<u64, JavaError> {
+    u64::try_from(bytes)
+        .map_err(|_| JavaError::illegal_argument(format!("Cannot {what} a negative number of bytes: {bytes}")))
+}
+
 fn owner(id: jlong) -> OwnerId {
     OwnerId(id as u64)
 }
@@ -46,9 +53,7 @@ fn usage_triples<'local>(env: &mut JNIEnv<'local>, report: &UsageReport) -> Resu
     for o in &report.owners {
         flat.extend([o.owner.0 as jlong, jlong::from(o.pages), o.reserved_bytes as jlong]);
     }
-    let arr = env.new_long_array(flat.len() as jint)?;
-    env.set_long_array_region(&arr, 0, &flat)?;
-    Ok(arr.into_raw())
+    long_array(env, &flat)
 }
 
 /// `static native long nativeCreate(long sizeBytes, int pageSize)`.
@@ -62,7 +67,9 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeCreate<'local>(
     jni_entry(&mut env, 0, |_| {
         let size = u64::try_from(size)
             .map_err(|_| JavaError::illegal_argument(format!("Size of total memory must be non-negative: {size}")))?;
-        let page_size = PageSize::new(u64::try_from(page_size).unwrap_or(0)).map_err(error)?;
+        let page_size = u64::try_from(page_size)
+            .map_err(|_| JavaError::illegal_argument(format!("Page size must be positive: {page_size}")))?;
+        let page_size = PageSize::new(page_size).map_err(error)?;
         let name = format!("memory manager {}", NEXT_MANAGER.fetch_add(1, Ordering::Relaxed));
         let pool = SlotPool::new(name, size, page_size).map_err(error)?;
         LIVE_POOLS.fetch_add(1, Ordering::Relaxed);
@@ -135,10 +142,11 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeAllocate<'local>
     jni_entry(&mut env, (), |env| {
         let pool = pool(handle)?;
         let n = u32::try_from(n).map_err(|_| JavaError::illegal_argument(format!("negative page count {n}")))?;
-        if env.get_array_length(&out)? < n as jint {
+        // More pages than the pool has is the pool's error, whatever the array: check it first.
+        if n <= pool.total_pages() && env.get_array_length(&out)? < n as jint {
             return Err(JavaError::illegal_argument("output array shorter than the page count"));
         }
-        let mut bits: Vec<jlong> = Vec::with_capacity(n as usize);
+        let mut bits: Vec<jlong> = Vec::with_capacity(n.min(pool.total_pages()) as usize);
         pool.allocate_with(owner(owner_id), n, |p| bits.push(p.to_bits() as jlong))
             .map_err(error)?;
         if let Err(e) = env.set_long_array_region(&out, 0, &bits) {
@@ -176,9 +184,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeRelease<'local>(
 ) {
     jni_entry(&mut env, (), |env| {
         let pool = pool(handle)?;
-        let count = usize::try_from(count).map_err(|_| JavaError::illegal_argument("negative count"))?;
-        let mut raw = vec![0 as jlong; count];
-        env.get_long_array_region(&bits, 0, &mut raw)?;
+        let raw = long_prefix(env, &bits, count)?;
         let pages: Vec<Page> = raw.iter().map(|b| pool.page_from_bits(*b as u64)).collect();
         pool.release_batch(&pages).map_err(error)
     })
@@ -197,9 +203,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseAll<'loca
         pool(handle)?
             .release_all_with(owner(owner_id), |p| bits.push(p.to_bits() as jlong))
             .map_err(error)?;
-        let arr = env.new_long_array(bits.len() as jint)?;
-        env.set_long_array_region(&arr, 0, &bits)?;
-        Ok(arr.into_raw())
+        long_array(env, &bits)
     })
 }
 
@@ -214,7 +218,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReserve<'local>(
 ) {
     jni_entry(&mut env, (), |_| {
         pool(handle)?
-            .reserve_memory(owner(owner_id), bytes as u64)
+            .reserve_memory(owner(owner_id), byte_count(bytes, "reserve")?)
             .map_err(error)
     })
 }
@@ -230,7 +234,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseMemory<'l
 ) {
     jni_entry(&mut env, (), |_| {
         pool(handle)?
-            .release_memory(owner(owner_id), bytes as u64)
+            .release_memory(owner(owner_id), byte_count(bytes, "release")?)
             .map_err(error)
     })
 }
@@ -284,9 +288,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeEmptyOwners<'loc
 ) -> jint {
     jni_entry(&mut env, 0, |env| {
         let pool = pool(handle)?;
-        let count = usize::try_from(count).map_err(|_| JavaError::illegal_argument("negative count"))?;
-        let mut raw = vec![0 as jlong; count];
-        env.get_long_array_region(&ids, 0, &mut raw)?;
+        let raw = long_prefix(env, &ids, count)?;
         let owners: Vec<OwnerId> = raw.iter().map(|id| owner(*id)).collect();
         let Some(empty) = pool.empty_owners_when_quiet(&owners) else {
             return Ok(0);

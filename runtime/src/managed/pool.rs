@@ -21,6 +21,8 @@ use super::protocol::{allocated, MAX_OWNER_ID};
 use super::shared_table::{Claim, PageFault, SharedTable};
 use super::{ManagedMemoryError, OwnerId, PageSize, ReturnPolicy, UsageReport};
 
+mod reservations;
+
 /// A page handed out by a [`SlotPool`]: which pool, which page, which allocation of that page.
 /// It is `Copy`, so releasing it twice is possible — and refused with an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -158,7 +160,7 @@ impl SlotPool {
     }
 
     /// The shared page table ([`super::protocol`]): its address and length in bytes. It lives
-    /// as long as the pool; Java operates on it through a direct `ByteBuffer`.
+    /// as long as the pool; Java operates on it with `sun.misc.Unsafe` (`PageTable`).
     pub fn page_table(&self) -> (*const u8, usize) {
         (self.table.address(), self.table.len())
     }
@@ -267,77 +269,6 @@ impl SlotPool {
             self.return_memory_if_due();
         }
         Ok(n)
-    }
-
-    /// Reserves `bytes` of non-page memory for `owner` against the same budget (Flink's
-    /// `reserveMemory`, used by RocksDB and Python).
-    pub fn reserve_memory(&self, owner: OwnerId, bytes: u64) -> Result<(), ManagedMemoryError> {
-        let mut res = self.reservations.lock();
-        self.check_open()?;
-        if bytes == 0 {
-            return Ok(());
-        }
-        let reserved = self.reserved_total.load(Ordering::Relaxed);
-        let out_of_budget = |allocated: u32| ManagedMemoryError::OutOfBudget {
-            slot: self.slot.clone(),
-            owner,
-            requested: bytes,
-            available: self.size.saturating_sub(
-                (u64::from(allocated.saturating_sub(self.table.hot_pages())) << self.page_size.shift()) + reserved,
-            ),
-        };
-        let new_total = match reserved.checked_add(bytes) {
-            Some(t) if t <= self.size => t,
-            _ => return Err(out_of_budget(allocated(self.table.budget()))),
-        };
-        match self.table.set_blocked(self.blocked_pages(new_total)) {
-            Ok(_) => {}
-            Err(Some(allocated)) => return Err(out_of_budget(allocated)),
-            Err(None) => return Err(self.closed()),
-        }
-        *res.entry(owner).or_insert(0) += bytes;
-        self.reserved_total.store(new_total, Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// Gives back `bytes` of `owner`'s reservation; more than it reserved is an error.
-    pub fn release_memory(&self, owner: OwnerId, bytes: u64) -> Result<(), ManagedMemoryError> {
-        let mut res = self.reservations.lock();
-        self.check_open()?;
-        let reserved = res.get(&owner).copied().unwrap_or(0);
-        if bytes > reserved {
-            return Err(ManagedMemoryError::ReleaseMoreThanReserved {
-                slot: self.slot.clone(),
-                owner,
-                requested: bytes,
-                reserved,
-            });
-        }
-        if bytes == 0 {
-            return Ok(());
-        }
-        let new_total = self.reserved_total.load(Ordering::Relaxed) - bytes;
-        // Fewer blocked pages always fit.
-        self.table
-            .set_blocked(self.blocked_pages(new_total))
-            .map_err(|_| self.closed())?;
-        if bytes == reserved {
-            res.remove(&owner);
-        } else {
-            *res.get_mut(&owner).expect("owner reserved") -= bytes;
-        }
-        self.reserved_total.store(new_total, Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// Gives back all of `owner`'s reservation (Flink's `releaseAllMemory`); returns the bytes.
-    pub fn release_all_memory(&self, owner: OwnerId) -> Result<u64, ManagedMemoryError> {
-        let reserved = {
-            let res = self.reservations.lock();
-            res.get(&owner).copied().unwrap_or(0)
-        };
-        self.release_memory(owner, reserved)?;
-        Ok(reserved)
     }
 
     /// Bytes neither in pages nor reserved (Flink's `availableMemory`); 0 once closed.
@@ -461,20 +392,6 @@ impl SlotPool {
         self.check_reservations()
     }
 
-    fn check_reservations(&self) -> Result<(), String> {
-        let res = self.reservations.lock();
-        let sum: u64 = res.values().sum();
-        let total = self.reserved_total.load(Ordering::Relaxed);
-        if sum != total || res.values().any(|b| *b == 0) {
-            return Err(format!("owners reserve {sum} bytes, total says {total}"));
-        }
-        let blocked = super::protocol::blocked(self.table.budget());
-        if !self.table.is_closed() && blocked != self.blocked_pages(total) {
-            return Err(format!("{total} reserved bytes but {blocked} blocked pages"));
-        }
-        Ok(())
-    }
-
     /// How many free pages may still hold physical memory (the policy keeps it bounded).
     pub fn retained_free_pages(&self) -> u32 {
         self.table.count_warm(u64::MAX) as u32
@@ -520,12 +437,6 @@ impl SlotPool {
         }
         owners.sort_by_key(|e| e.0);
         UsageReport::new(self.slot.clone(), self.page_size, owners)
-    }
-
-    /// Pages that reservations of `reserved` bytes in all block: Flink's byte rule in pages.
-    fn blocked_pages(&self, reserved: u64) -> u32 {
-        let usable = (self.size - reserved) >> self.page_size.shift();
-        self.table.total() - usable.min(u64::from(self.table.total())) as u32
     }
 
     fn closed(&self) -> ManagedMemoryError {

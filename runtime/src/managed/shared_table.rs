@@ -1,6 +1,7 @@
 //! The Rust side of the page-table protocol ([`super::protocol`]): a slot's page table in its own
 //! small anonymous mapping, operated with atomics only, so that Java can run the same protocol on
-//! the same memory (a direct `ByteBuffer` over [`SharedTable::address`]). Everything here is
+//! the same memory (raw `sun.misc.Unsafe` accesses at [`SharedTable::address`], Java's
+//! `dev.tmrt.memory.PageTable`). Everything here is
 //! lock-free except waiting for a trim that holds the warm pages (allocation spins until they are
 //! back) and the closing scan; both are rare and bounded by the other party's progress.
 //!
@@ -60,7 +61,7 @@ impl SharedTable {
         Ok(t)
     }
 
-    /// The first byte of the table (for Java's `ByteBuffer`), and its length.
+    /// The first byte of the table (for Java's `PageTable`), and its length.
     pub(crate) fn address(&self) -> *const u8 {
         self.map.as_ptr()
     }
@@ -74,8 +75,11 @@ impl SharedTable {
     pub(super) fn word(&self, w: usize) -> &AtomicU64 {
         assert!(w < HEADER_WORDS + self.total as usize);
         // SAFETY: the mapping is page-aligned and `table_bytes` long, so word `w` (checked above)
-        // lies inside it at an 8-byte aligned offset; the memory is only ever accessed atomically
-        // (here and by Java's VarHandles), and lives as long as `self`.
+        // lies inside it at an 8-byte aligned offset, and lives as long as `self`. Rust accesses
+        // it only atomically; Java (`PageTable`, through `sun.misc.Unsafe`) only with aligned
+        // 4/8-byte accesses, single instructions on the JVM's 64-bit targets: volatile or CAS
+        // for the protocol, plain loads only for policy hints and a plain store only to a free
+        // page's `next` link before the CAS that publishes it.
         unsafe { &*(self.map.as_ptr().add(w * 8) as *const AtomicU64) }
     }
     pub(crate) fn state(&self, i: u32) -> &AtomicU64 {

@@ -75,6 +75,11 @@ public class Ops {
         check(mm.availableMemory() == 3L * ps, "failed allocation changed nothing");
         expect(IllegalArgumentException.class, "Cannot allocate more segments 9 than the max number 8",
                 () -> mm.allocatePages(o1, 9));
+        // A huge count is the same clear error, not an OutOfMemoryError sizing arrays for it.
+        expect(IllegalArgumentException.class, "Cannot allocate more segments 2147483647 than the max number 8",
+                () -> mm.allocatePages(o1, Integer.MAX_VALUE));
+        expect(IllegalArgumentException.class, "than the max number 8",
+                () -> mm.allocatePages(o1, new ArrayList<>(), Integer.MAX_VALUE));
         expect(NullPointerException.class, "owner must not be null", () -> mm.allocatePages(null, 1));
         ok("over budget");
 
@@ -166,6 +171,25 @@ public class Ops {
         expect(IllegalArgumentException.class, "taskmanager.memory.segment-size", () -> MemoryManager.create(1 << 20, 5000));
         expect(IllegalArgumentException.class, "at least 4096", () -> MemoryManager.create(1 << 20, 2048));
         expect(IllegalArgumentException.class, "non-negative", () -> MemoryManager.create(-1, 4096));
+        expect(IllegalArgumentException.class, "Page size must be positive: -4096",
+                () -> MemoryManager.create(1 << 20, -4096));
+        // The native side refuses a negative byte count itself (no wrap-around to a huge u64),
+        // whatever the Java side checked first.
+        Field handleField = MemoryManager.class.getDeclaredField("handle");
+        handleField.setAccessible(true);
+        long handle = handleField.getLong(mm);
+        for (String name : new String[] {"nativeReserve", "nativeReleaseMemory"}) {
+            java.lang.reflect.Method m = MemoryManager.class.getDeclaredMethod(name, long.class, long.class, long.class);
+            m.setAccessible(true);
+            Throwable cause = null;
+            try {
+                m.invoke(null, handle, 1L, -1L);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+                cause = e.getCause();
+            }
+            check(cause instanceof IllegalArgumentException
+                    && cause.getMessage().contains("negative number of bytes: -1"), name + ": " + cause);
+        }
         check(MemoryManager.create(1000, 4096).availableMemory() == 1000, "smaller than a page");
         ok("create errors");
 

@@ -106,7 +106,7 @@ public final class MemoryManager {
 
     /** Allocates {@code numPages} pages for {@code owner}, all or nothing. */
     public List<Segment> allocatePages(Object owner, int numPages) throws MemoryAllocationException {
-        ArrayList<Segment> segments = new ArrayList<>(Math.max(numPages, 0));
+        ArrayList<Segment> segments = new ArrayList<>(Math.max(Math.min(numPages, table.total()), 0));
         allocatePages(owner, segments, numPages);
         return segments;
     }
@@ -121,16 +121,19 @@ public final class MemoryManager {
             throw new IllegalArgumentException("Cannot allocate a negative number of pages: " + numPages);
         }
         checkNotShutdown();
+        // More pages than the whole pool is the native pool's IllegalArgumentException (Flink's
+        // text), not an OutOfMemoryError here: no array is sized beyond the pool.
+        int room = Math.min(numPages, table.total());
         if (numPages != 1 && target instanceof ArrayList) {
-            ((ArrayList<Segment>) target).ensureCapacity(target.size() + numPages);
+            ((ArrayList<Segment>) target).ensureCapacity(target.size() + room);
         }
         try {
             if (numPages == 1) {
                 target.add(allocateOne(owner));
                 return;
             }
-            long[] bits = new long[numPages];
-            Segment[] made = new Segment[numPages];
+            long[] bits = new long[room];
+            Segment[] made = new Segment[room];
             synchronized (lock) {
                 nativeAllocate(handle, ownerId(owner), numPages, bits);
                 for (int i = 0; i < numPages; i++) {
