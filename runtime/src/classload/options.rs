@@ -235,37 +235,39 @@ fn lookup<'c>(
     misspelled: &[&'static str],
     warnings: &mut Vec<ConfigWarning>,
 ) -> Option<(&'static str, &'c str)> {
+    let mut warn = |wrong: &str, message: String| {
+        warnings.push(ConfigWarning {
+            key: wrong.to_string(),
+            real_key: key,
+            message,
+        })
+    };
     if let Some(v) = conf.get(key) {
-        for wrong in misspelled {
-            if conf.contains(wrong) {
-                warnings.push(ConfigWarning {
-                    key: wrong.to_string(),
-                    real_key: key,
-                    message: format!("'{wrong}' is not a Flink option and is ignored because '{key}' is set"),
-                });
-            }
+        for wrong in misspelled.iter().filter(|wrong| conf.contains(wrong)) {
+            warn(
+                wrong,
+                format!("'{wrong}' is not a Flink option and is ignored because '{key}' is set"),
+            );
         }
         return Some((key, v));
     }
     for old in deprecated {
         if let Some(v) = conf.get(old) {
-            warnings.push(ConfigWarning {
-                key: old.to_string(),
-                real_key: key,
-                message: format!("Config uses deprecated configuration key '{old}' instead of proper key '{key}'"),
-            });
+            warn(
+                old,
+                format!("Config uses deprecated configuration key '{old}' instead of proper key '{key}'"),
+            );
             return Some((old, v));
         }
     }
     for wrong in misspelled {
         if let Some(v) = conf.get(wrong) {
-            warnings.push(ConfigWarning {
-                key: wrong.to_string(),
-                real_key: key,
-                message: format!(
+            warn(
+                wrong,
+                format!(
                     "'{wrong}' is not a Flink option (Flink ignores it); tmrt read it as '{key}': use '{key}' instead"
                 ),
-            });
+            );
             return Some((wrong, v));
         }
     }
