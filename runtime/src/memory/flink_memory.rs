@@ -38,23 +38,35 @@ impl FlinkMemory {
     }
 }
 
-fn exceed_with_task_heap(
-    fh: MemorySize,
-    foh: MemorySize,
-    th: MemorySize,
-    toh: MemorySize,
-    m: MemorySize,
+/// Network memory as the rest of an explicitly configured total, when task heap is configured
+/// too: `parts` holds the other five components (its `network` is not read), `without_network`
+/// their sum.
+fn network_rest(
+    cx: &mut Context,
+    parts: &FlinkMemory,
+    without_network: MemorySize,
     total: MemorySize,
-) -> MemoryConfigError {
-    MemoryConfigError::conflict(format!(
-        "Sum of configured Framework Heap Memory ({}), Framework Off-Heap Memory ({}), Task Heap Memory ({}), Task Off-Heap Memory ({}) and Managed Memory ({}) exceed configured Total Flink Memory ({}).",
-        fh.to_human_readable(),
-        foh.to_human_readable(),
-        th.to_human_readable(),
-        toh.to_human_readable(),
-        m.to_human_readable(),
-        total.to_human_readable()
-    ))
+) -> Result<MemorySize, MemoryConfigError> {
+    if without_network > total {
+        return Err(MemoryConfigError::conflict(format!(
+            "Sum of configured Framework Heap Memory ({}), Framework Off-Heap Memory ({}), Task Heap Memory ({}), Task Off-Heap Memory ({}) and Managed Memory ({}) exceed configured Total Flink Memory ({}).",
+            parts.framework_heap.to_human_readable(),
+            parts.framework_off_heap.to_human_readable(),
+            parts.task_heap.to_human_readable(),
+            parts.task_off_heap.to_human_readable(),
+            parts.managed.to_human_readable(),
+            total.to_human_readable()
+        )));
+    }
+    let network = sub(total, without_network);
+    cx.record(
+        Component::Network,
+        Source::Remainder {
+            of: Component::TotalFlink,
+        },
+    );
+    check_network(cx, network, total)?;
+    Ok(network)
 }
 
 /// `deriveFromRequiredFineGrainedOptions`: task heap and managed memory are configured.
@@ -62,31 +74,18 @@ pub(crate) fn from_fine_grained(cx: &mut Context) -> Result<FlinkMemory, MemoryC
     let cat = cx.cat.clone();
     let task_heap = cx.component(Component::TaskHeap, &cat.task_heap)?;
     let managed = cx.component(Component::Managed, &cat.managed_size)?;
-    let framework_heap = cx.component(Component::FrameworkHeap, &cat.framework_heap)?;
-    let framework_off_heap = cx.component(Component::FrameworkOffHeap, &cat.framework_off_heap)?;
-    let task_off_heap = cx.component(Component::TaskOffHeap, &cat.task_off_heap)?;
-    let without_network = add(&[framework_heap, framework_off_heap, task_heap, task_off_heap, managed])?;
-    let network = if cx.contains(&cat.total_flink) {
+    let mut memory = FlinkMemory {
+        framework_heap: cx.component(Component::FrameworkHeap, &cat.framework_heap)?,
+        framework_off_heap: cx.component(Component::FrameworkOffHeap, &cat.framework_off_heap)?,
+        task_heap,
+        task_off_heap: cx.component(Component::TaskOffHeap, &cat.task_off_heap)?,
+        network: MemorySize::ZERO,
+        managed,
+    };
+    let without_network = memory.total()?;
+    memory.network = if cx.contains(&cat.total_flink) {
         let total = cx.size(&cat.total_flink)?;
-        if without_network > total {
-            return Err(exceed_with_task_heap(
-                framework_heap,
-                framework_off_heap,
-                task_heap,
-                task_off_heap,
-                managed,
-                total,
-            ));
-        }
-        let network = sub(total, without_network);
-        cx.record(
-            Component::Network,
-            Source::Remainder {
-                of: Component::TotalFlink,
-            },
-        );
-        check_network(cx, network, total)?;
-        network
+        network_rest(cx, &memory, without_network, total)?
     } else if let Some(network) = legacy_network(cx)? {
         network
     } else {
@@ -101,14 +100,6 @@ pub(crate) fn from_fine_grained(cx: &mut Context) -> Result<FlinkMemory, MemoryC
             true,
         )?
     };
-    let memory = FlinkMemory {
-        framework_heap,
-        framework_off_heap,
-        task_heap,
-        task_off_heap,
-        network,
-        managed,
-    };
     check_total_flink(cx, &memory)?;
     cx.record(Component::TotalFlink, Source::Sum);
     Ok(memory)
@@ -117,35 +108,22 @@ pub(crate) fn from_fine_grained(cx: &mut Context) -> Result<FlinkMemory, MemoryC
 /// `deriveFromTotalFlinkMemory`.
 pub(crate) fn from_total_flink(cx: &mut Context, total: MemorySize) -> Result<FlinkMemory, MemoryConfigError> {
     let cat = cx.cat.clone();
-    let framework_heap = cx.component(Component::FrameworkHeap, &cat.framework_heap)?;
-    let framework_off_heap = cx.component(Component::FrameworkOffHeap, &cat.framework_off_heap)?;
-    let task_off_heap = cx.component(Component::TaskOffHeap, &cat.task_off_heap)?;
-    let (task_heap, network, managed);
+    let mut memory = FlinkMemory {
+        framework_heap: cx.component(Component::FrameworkHeap, &cat.framework_heap)?,
+        framework_off_heap: cx.component(Component::FrameworkOffHeap, &cat.framework_off_heap)?,
+        task_heap: MemorySize::ZERO,
+        task_off_heap: cx.component(Component::TaskOffHeap, &cat.task_off_heap)?,
+        network: MemorySize::ZERO,
+        managed: MemorySize::ZERO,
+    };
     if cx.contains(&cat.task_heap) {
-        task_heap = cx.component(Component::TaskHeap, &cat.task_heap)?;
-        managed = managed_memory(cx, total)?;
-        let without_network = add(&[framework_heap, framework_off_heap, task_heap, task_off_heap, managed])?;
-        if without_network > total {
-            return Err(exceed_with_task_heap(
-                framework_heap,
-                framework_off_heap,
-                task_heap,
-                task_off_heap,
-                managed,
-                total,
-            ));
-        }
-        network = sub(total, without_network);
-        cx.record(
-            Component::Network,
-            Source::Remainder {
-                of: Component::TotalFlink,
-            },
-        );
-        check_network(cx, network, total)?;
+        memory.task_heap = cx.component(Component::TaskHeap, &cat.task_heap)?;
+        memory.managed = managed_memory(cx, total)?;
+        let without_network = memory.total()?;
+        memory.network = network_rest(cx, &memory, without_network, total)?;
     } else {
-        managed = managed_memory(cx, total)?;
-        network = match legacy_network(cx)? {
+        memory.managed = managed_memory(cx, total)?;
+        memory.network = match legacy_network(cx)? {
             Some(n) => n,
             None => {
                 let range = network_range(cx)?;
@@ -160,19 +138,19 @@ pub(crate) fn from_total_flink(cx: &mut Context, total: MemorySize) -> Result<Fl
                 )?
             }
         };
-        let without_task_heap = add(&[framework_heap, framework_off_heap, task_off_heap, managed, network])?;
+        let without_task_heap = memory.total()?;
         if without_task_heap > total {
             return Err(MemoryConfigError::conflict(format!(
                 "Sum of configured Framework Heap Memory ({}), Framework Off-Heap Memory ({}), Task Off-Heap Memory ({}), Managed Memory ({}) and Network Memory ({}) exceed configured Total Flink Memory ({}).",
-                framework_heap.to_human_readable(),
-                framework_off_heap.to_human_readable(),
-                task_off_heap.to_human_readable(),
-                managed.to_human_readable(),
-                network.to_human_readable(),
+                memory.framework_heap.to_human_readable(),
+                memory.framework_off_heap.to_human_readable(),
+                memory.task_off_heap.to_human_readable(),
+                memory.managed.to_human_readable(),
+                memory.network.to_human_readable(),
                 total.to_human_readable()
             )));
         }
-        task_heap = sub(total, without_task_heap);
+        memory.task_heap = sub(total, without_task_heap);
         cx.record(
             Component::TaskHeap,
             Source::Remainder {
@@ -180,14 +158,6 @@ pub(crate) fn from_total_flink(cx: &mut Context, total: MemorySize) -> Result<Fl
             },
         );
     }
-    let memory = FlinkMemory {
-        framework_heap,
-        framework_off_heap,
-        task_heap,
-        task_off_heap,
-        network,
-        managed,
-    };
     check_total_flink(cx, &memory)?;
     Ok(memory)
 }
