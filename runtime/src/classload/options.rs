@@ -21,6 +21,7 @@
 use std::fmt;
 
 use crate::config::{Configuration, FlinkVersion};
+use crate::memory::java_trim;
 
 pub const RESOLVE_ORDER: &str = "classloader.resolve-order";
 pub const PATTERNS_DEFAULT: &str = "classloader.parent-first-patterns.default";
@@ -366,11 +367,6 @@ pub fn split_escaped(s: &str, delimiter: char) -> Result<Vec<String>, String> {
 fn is_java_whitespace(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | '\u{1C}'..='\u{1F}')
         || (c.is_whitespace() && !matches!(c, '\u{00A0}' | '\u{2007}' | '\u{202F}'))
-}
-
-/// `String.trim`: strips code points <= U+0020 at both ends.
-fn java_trim(s: &str) -> &str {
-    s.trim_matches(|c: char| c <= ' ')
 }
 
 #[cfg(test)]
