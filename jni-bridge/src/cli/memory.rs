@@ -19,6 +19,7 @@ use runtime::memory::{
 };
 
 use super::config_args::{parse_version, ConfigArgs};
+use super::emit;
 
 /// Output format of `tmrt memory`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -92,13 +93,6 @@ fn error_text(e: &MemoryConfigError) -> String {
     } else {
         text
     }
-}
-
-/// Writes the output; a reader that went away (`| head`) is not an error worth a panic.
-fn emit(text: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 fn usage_error(message: &str) -> u8 {
