@@ -38,6 +38,20 @@ impl FlinkMemory {
     }
 }
 
+/// Flink's "Sum of configured A (a), B (b) and C (c) exceed configured Total Flink Memory (t)."
+fn exceeds_total(parts: &[(&str, MemorySize)], total: MemorySize) -> MemoryConfigError {
+    let named: Vec<String> = parts
+        .iter()
+        .map(|(name, size)| format!("{name} ({})", size.to_human_readable()))
+        .collect();
+    let (last, rest) = named.split_last().expect("at least one part");
+    MemoryConfigError::conflict(format!(
+        "Sum of configured {} and {last} exceed configured Total Flink Memory ({}).",
+        rest.join(", "),
+        total.to_human_readable()
+    ))
+}
+
 /// Network memory as the rest of an explicitly configured total, when task heap is configured
 /// too: `parts` holds the other five components (its `network` is not read), `without_network`
 /// their sum.
@@ -48,15 +62,16 @@ fn network_rest(
     total: MemorySize,
 ) -> Result<MemorySize, MemoryConfigError> {
     if without_network > total {
-        return Err(MemoryConfigError::conflict(format!(
-            "Sum of configured Framework Heap Memory ({}), Framework Off-Heap Memory ({}), Task Heap Memory ({}), Task Off-Heap Memory ({}) and Managed Memory ({}) exceed configured Total Flink Memory ({}).",
-            parts.framework_heap.to_human_readable(),
-            parts.framework_off_heap.to_human_readable(),
-            parts.task_heap.to_human_readable(),
-            parts.task_off_heap.to_human_readable(),
-            parts.managed.to_human_readable(),
-            total.to_human_readable()
-        )));
+        return Err(exceeds_total(
+            &[
+                ("Framework Heap Memory", parts.framework_heap),
+                ("Framework Off-Heap Memory", parts.framework_off_heap),
+                ("Task Heap Memory", parts.task_heap),
+                ("Task Off-Heap Memory", parts.task_off_heap),
+                ("Managed Memory", parts.managed),
+            ],
+            total,
+        ));
     }
     let network = sub(total, without_network);
     cx.record(
@@ -140,15 +155,16 @@ pub(crate) fn from_total_flink(cx: &mut Context, total: MemorySize) -> Result<Fl
         };
         let without_task_heap = memory.total()?;
         if without_task_heap > total {
-            return Err(MemoryConfigError::conflict(format!(
-                "Sum of configured Framework Heap Memory ({}), Framework Off-Heap Memory ({}), Task Off-Heap Memory ({}), Managed Memory ({}) and Network Memory ({}) exceed configured Total Flink Memory ({}).",
-                memory.framework_heap.to_human_readable(),
-                memory.framework_off_heap.to_human_readable(),
-                memory.task_off_heap.to_human_readable(),
-                memory.managed.to_human_readable(),
-                memory.network.to_human_readable(),
-                total.to_human_readable()
-            )));
+            return Err(exceeds_total(
+                &[
+                    ("Framework Heap Memory", memory.framework_heap),
+                    ("Framework Off-Heap Memory", memory.framework_off_heap),
+                    ("Task Off-Heap Memory", memory.task_off_heap),
+                    ("Managed Memory", memory.managed),
+                    ("Network Memory", memory.network),
+                ],
+                total,
+            ));
         }
         memory.task_heap = sub(total, without_task_heap);
         cx.record(
