@@ -10,6 +10,7 @@
 use super::context::{add, sub, Context};
 use super::error::{MemoryConfigError, IAE};
 use super::fraction::RangeFraction;
+use super::options::MemoryOption;
 use super::read;
 use super::spec::{Adjustment, Component, Source};
 use super::MemorySize;
@@ -203,23 +204,21 @@ fn network_range(cx: &Context) -> Result<RangeFraction, MemoryConfigError> {
     cx.range(min, max, &cx.cat.network_fraction)
 }
 
-/// `isUsingLegacyNetworkConfigs`: only the legacy buffer count is set (1.x).
-fn uses_legacy_network(cx: &Context) -> bool {
+/// `isUsingLegacyNetworkConfigs`: only the legacy buffer count is set (1.x). The option, when so.
+fn legacy_network_buffers(cx: &Context) -> Option<MemoryOption> {
     let cat = &cx.cat;
-    let Some(buffers) = &cat.legacy_network_buffers else {
-        return false;
-    };
+    let buffers = cat.legacy_network_buffers?;
     let any_network =
         cx.contains(&cat.network_min) || cx.contains(&cat.network_max) || cx.contains(&cat.network_fraction);
-    !any_network && cx.contains(buffers)
+    (!any_network && cx.contains(&buffers)).then_some(buffers)
 }
 
 /// `getNetworkMemorySizeWithLegacyConfig`, when it applies.
 fn legacy_network(cx: &mut Context) -> Result<Option<MemorySize>, MemoryConfigError> {
-    if !uses_legacy_network(cx) {
+    let Some(option) = legacy_network_buffers(cx) else {
         return Ok(None);
-    }
-    let (size, buffers, segment) = legacy_network_size(cx)?;
+    };
+    let (size, buffers, segment) = legacy_network_size(cx, &option)?;
     cx.record(
         Component::Network,
         Source::LegacyBuffers {
@@ -230,9 +229,11 @@ fn legacy_network(cx: &mut Context) -> Result<Option<MemorySize>, MemoryConfigEr
     Ok(Some(size))
 }
 
-fn legacy_network_size(cx: &Context) -> Result<(MemorySize, i32, MemorySize), MemoryConfigError> {
-    let option = cx.cat.legacy_network_buffers.expect("checked by uses_legacy_network");
-    let buffers = read::get_int(cx.conf, &option)?.unwrap_or(2048);
+fn legacy_network_size(
+    cx: &Context,
+    option: &MemoryOption,
+) -> Result<(MemorySize, i32, MemorySize), MemoryConfigError> {
+    let buffers = read::get_int(cx.conf, option)?.unwrap_or(2048);
     let segment = read::get_size(cx.conf, &cx.cat.segment_size)?.unwrap_or(MemorySize::new(32 * 1024));
     let key = cx.cat.segment_size.key;
     let page = i32::try_from(segment.bytes()).map_err(|_| {
@@ -266,8 +267,8 @@ fn legacy_network_size(cx: &Context) -> Result<(MemorySize, i32, MemorySize), Me
 /// `sanityCheckNetworkMemoryWithExplicitlySetTotalFlinkAndHeapMemory`: network memory left over
 /// from an explicit total must fit the network options.
 fn check_network(cx: &mut Context, network: MemorySize, total: MemorySize) -> Result<(), MemoryConfigError> {
-    if uses_legacy_network(cx) {
-        let (configured, _, _) = legacy_network_size(cx)?;
+    if let Some(option) = legacy_network_buffers(cx) {
+        let (configured, _, _) = legacy_network_size(cx, &option)?;
         if configured != network {
             return Err(MemoryConfigError::conflict(format!(
                 "Derived Network Memory size ({}) does not match configured Network Memory size ({}).",
