@@ -17,12 +17,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=JAVA_HOME");
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
-    let mut sources = Vec::new();
-    collect_java(&java_src, &mut sources);
-    sources.sort();
-    for s in &sources {
-        println!("cargo:rerun-if-changed={}", s.display());
-    }
+    let sources = java_sources(&java_src);
 
     let target_dir = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -52,12 +47,7 @@ fn build_examples(workspace: &Path, out: &Path, jar_dir: &Path, tmrt_jar: &Path)
         ("clean-job", vec![tmrt_jar.to_path_buf()]),
         ("leaky-job", vec![tmrt_jar.to_path_buf(), demo_lib.clone()]),
     ] {
-        let mut sources = Vec::new();
-        collect_java(&examples.join(name), &mut sources);
-        sources.sort();
-        for s in &sources {
-            println!("cargo:rerun-if-changed={}", s.display());
-        }
+        let sources = java_sources(&examples.join(name));
         let what = format!("java/examples/{name}");
         let classes = out.join(format!("example-{name}"));
         compile_jar(&what, &sources, &classpath, &classes, &dest.join(format!("{name}.jar")));
@@ -98,6 +88,17 @@ fn compile_jar(what: &str, sources: &[PathBuf], classpath: &[PathBuf], classes: 
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", jar.display()));
     assert!(status.success(), "jar failed for {what}");
     fs::rename(&tmp, jar_path).unwrap();
+}
+
+/// The `.java` files under `dir`, sorted, each registered with Cargo as a rebuild trigger.
+fn java_sources(dir: &Path) -> Vec<PathBuf> {
+    let mut sources = Vec::new();
+    collect_java(dir, &mut sources);
+    sources.sort();
+    for s in &sources {
+        println!("cargo:rerun-if-changed={}", s.display());
+    }
+    sources
 }
 
 fn collect_java(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -365,3 +365,23 @@ fn flink_2_reads_list_valued_patterns_from_config_yaml() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["resolve_order"], "child-first");
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_panic() {
+    // `tmrt classpath ... | head -0`: the pipe's read end is closed before tmrt writes (it is
+    // closed right after spawning, while tmrt is still reading jars), so the write fails with
+    // EPIPE. `print!` panics there (exit 101); tmrt ends quietly with its usual status.
+    let j = jars("cp-pipe");
+    let mut child = Command::new(tmrt_bin())
+        .args(["classpath", "--lib", &s(&j.parent), "--user", &s(&j.user)])
+        .env_remove("FLINK_CONF_DIR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(3), "{err}");
+}

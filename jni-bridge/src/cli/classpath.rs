@@ -16,6 +16,7 @@ use runtime::classload::{
 use serde_json::json;
 
 use super::config_args::ConfigArgs;
+use super::emit;
 
 /// Exit status when conflicts are found.
 pub const EXIT_CONFLICTS: u8 = 3;
@@ -83,11 +84,14 @@ pub fn run(args: ClasspathArgs) -> u8 {
         let patterns = ParentFirstPatterns::new(&options.parent_first_patterns);
         let r = resolve(class, options.resolve_order, &patterns, &parent, &user);
         match args.format {
-            Format::Text => print!(
-                "{}",
-                render_explanation_text(&r, &options, &parent, &user, args.config.flink_version.as_str())
-            ),
-            Format::Json => println!("{}", render_explanation_json(&r, &options, &parent, &user)),
+            Format::Text => emit(&render_explanation_text(
+                &r,
+                &options,
+                &parent,
+                &user,
+                args.config.flink_version.as_str(),
+            )),
+            Format::Json => emit(&format!("{}\n", render_explanation_json(&r, &options, &parent, &user))),
         }
         return if r.copies.len() > 1 { EXIT_CONFLICTS } else { 0 };
     }
@@ -99,13 +103,13 @@ pub fn run(args: ClasspathArgs) -> u8 {
         }
     };
     match args.format {
-        Format::Text => print!("{}", render_text(&report, &options, args.config.flink_version.as_str())),
+        Format::Text => emit(&render_text(&report, &options, args.config.flink_version.as_str())),
         Format::Json => {
             let mut v = serde_json::to_value(&report).expect("report serializes");
             v["flink_version"] = json!(args.config.flink_version.as_str());
             v["warnings"] = json!(options.warnings.iter().map(|w| w.message.clone()).collect::<Vec<_>>());
             v["has_conflicts"] = json!(report.has_conflicts());
-            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            emit(&format!("{}\n", serde_json::to_string_pretty(&v).expect("json")));
         }
     }
     if report.has_conflicts() {

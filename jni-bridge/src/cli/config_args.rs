@@ -22,7 +22,8 @@ pub struct ConfigArgs {
     pub flink_version: FlinkVersion,
 }
 
-fn parse_version(s: &str) -> Result<FlinkVersion, String> {
+/// `--flink-version`'s parser (also for every other flag that names a Flink version).
+pub(crate) fn parse_version(s: &str) -> Result<FlinkVersion, String> {
     s.parse().map_err(|e: ConfigError| e.to_string())
 }
 

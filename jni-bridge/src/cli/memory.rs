@@ -12,13 +12,14 @@ mod json;
 mod text;
 
 use clap::{Args, ValueEnum};
-use runtime::config::{ConfigError, Configuration, FlinkVersion};
+use runtime::config::{Configuration, FlinkVersion};
 use runtime::memory::{
     local_spec_from_config, process_spec_from_config_with_env, LocalExecutionSpec, MemoryConfigError,
     TaskExecutorProcessSpec, LEGACY_HEAP_ENV,
 };
 
-use super::config_args::ConfigArgs;
+use super::config_args::{parse_version, ConfigArgs};
+use super::emit;
 
 /// Output format of `tmrt memory`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -53,8 +54,7 @@ fn parse_pair(s: &str) -> Result<(FlinkVersion, FlinkVersion), String> {
     let (a, b) = s
         .split_once(',')
         .ok_or_else(|| format!("expected two versions separated by a comma, e.g. 1.13,2.2 (got '{s}')"))?;
-    let parse = |v: &str| v.trim().parse::<FlinkVersion>().map_err(|e: ConfigError| e.to_string());
-    Ok((parse(a)?, parse(b)?))
+    Ok((parse_version(a)?, parse_version(b)?))
 }
 
 /// What one derivation gave: a spec of either mode, or Flink's refusal.
@@ -95,13 +95,6 @@ fn error_text(e: &MemoryConfigError) -> String {
     }
 }
 
-/// Writes the output; a reader that went away (`| head`) is not an error worth a panic.
-fn emit(text: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-}
-
 fn usage_error(message: &str) -> u8 {
     eprintln!("error: {message}\n\nFor more information, try '--help'.");
     2
@@ -130,7 +123,7 @@ pub fn run(args: MemoryArgs) -> u8 {
     let version = args.config.flink_version;
     let (conf, outcome) = derive(&args, version);
     match (args.format, &outcome) {
-        (Format::Json, _) => emit(&format!("{}\n", json::outcome(version, &outcome))),
+        (Format::Json, _) => emit(&format!("{}\n", json::outcome(&outcome))),
         (Format::Bash, Outcome::Cluster(spec)) => emit(&format!(
             "BASH_JAVA_UTILS_EXEC_RESULT:{}\nBASH_JAVA_UTILS_EXEC_RESULT:{}\n",
             spec.jvm_params(),

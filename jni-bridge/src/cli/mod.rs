@@ -42,3 +42,11 @@ pub fn run(cli: Cli) -> u8 {
         Command::Demo(args) => demo::run(args),
     }
 }
+
+/// Writes a command's output to stdout; a reader that went away (`| head`) ends the output
+/// quietly instead of panicking as `print!` does on a broken pipe.
+pub(crate) fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}

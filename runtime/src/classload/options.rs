@@ -21,6 +21,7 @@
 use std::fmt;
 
 use crate::config::{Configuration, FlinkVersion};
+use crate::memory::java_trim;
 
 pub const RESOLVE_ORDER: &str = "classloader.resolve-order";
 pub const PATTERNS_DEFAULT: &str = "classloader.parent-first-patterns.default";
@@ -235,37 +236,39 @@ fn lookup<'c>(
     misspelled: &[&'static str],
     warnings: &mut Vec<ConfigWarning>,
 ) -> Option<(&'static str, &'c str)> {
+    let mut warn = |wrong: &str, message: String| {
+        warnings.push(ConfigWarning {
+            key: wrong.to_string(),
+            real_key: key,
+            message,
+        })
+    };
     if let Some(v) = conf.get(key) {
-        for wrong in misspelled {
-            if conf.contains(wrong) {
-                warnings.push(ConfigWarning {
-                    key: wrong.to_string(),
-                    real_key: key,
-                    message: format!("'{wrong}' is not a Flink option and is ignored because '{key}' is set"),
-                });
-            }
+        for wrong in misspelled.iter().filter(|wrong| conf.contains(wrong)) {
+            warn(
+                wrong,
+                format!("'{wrong}' is not a Flink option and is ignored because '{key}' is set"),
+            );
         }
         return Some((key, v));
     }
     for old in deprecated {
         if let Some(v) = conf.get(old) {
-            warnings.push(ConfigWarning {
-                key: old.to_string(),
-                real_key: key,
-                message: format!("Config uses deprecated configuration key '{old}' instead of proper key '{key}'"),
-            });
+            warn(
+                old,
+                format!("Config uses deprecated configuration key '{old}' instead of proper key '{key}'"),
+            );
             return Some((old, v));
         }
     }
     for wrong in misspelled {
         if let Some(v) = conf.get(wrong) {
-            warnings.push(ConfigWarning {
-                key: wrong.to_string(),
-                real_key: key,
-                message: format!(
+            warn(
+                wrong,
+                format!(
                     "'{wrong}' is not a Flink option (Flink ignores it); tmrt read it as '{key}': use '{key}' instead"
                 ),
-            });
+            );
             return Some((wrong, v));
         }
     }
@@ -364,11 +367,6 @@ pub fn split_escaped(s: &str, delimiter: char) -> Result<Vec<String>, String> {
 fn is_java_whitespace(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | '\u{1C}'..='\u{1F}')
         || (c.is_whitespace() && !matches!(c, '\u{00A0}' | '\u{2007}' | '\u{202F}'))
-}
-
-/// `String.trim`: strips code points <= U+0020 at both ends.
-fn java_trim(s: &str) -> &str {
-    s.trim_matches(|c: char| c <= ' ')
 }
 
 #[cfg(test)]

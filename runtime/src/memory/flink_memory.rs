@@ -10,6 +10,7 @@
 use super::context::{add, sub, Context};
 use super::error::{MemoryConfigError, IAE};
 use super::fraction::RangeFraction;
+use super::options::MemoryOption;
 use super::read;
 use super::spec::{Adjustment, Component, Source};
 use super::MemorySize;
@@ -38,23 +39,50 @@ impl FlinkMemory {
     }
 }
 
-fn exceed_with_task_heap(
-    fh: MemorySize,
-    foh: MemorySize,
-    th: MemorySize,
-    toh: MemorySize,
-    m: MemorySize,
-    total: MemorySize,
-) -> MemoryConfigError {
+/// Flink's "Sum of configured A (a), B (b) and C (c) exceed configured Total Flink Memory (t)."
+fn exceeds_total(parts: &[(&str, MemorySize)], total: MemorySize) -> MemoryConfigError {
+    let named: Vec<String> = parts
+        .iter()
+        .map(|(name, size)| format!("{name} ({})", size.to_human_readable()))
+        .collect();
+    let (last, rest) = named.split_last().expect("at least one part");
     MemoryConfigError::conflict(format!(
-        "Sum of configured Framework Heap Memory ({}), Framework Off-Heap Memory ({}), Task Heap Memory ({}), Task Off-Heap Memory ({}) and Managed Memory ({}) exceed configured Total Flink Memory ({}).",
-        fh.to_human_readable(),
-        foh.to_human_readable(),
-        th.to_human_readable(),
-        toh.to_human_readable(),
-        m.to_human_readable(),
+        "Sum of configured {} and {last} exceed configured Total Flink Memory ({}).",
+        rest.join(", "),
         total.to_human_readable()
     ))
+}
+
+/// Network memory as the rest of an explicitly configured total, when task heap is configured
+/// too: `parts` holds the other five components (its `network` is not read), `without_network`
+/// their sum.
+fn network_rest(
+    cx: &mut Context,
+    parts: &FlinkMemory,
+    without_network: MemorySize,
+    total: MemorySize,
+) -> Result<MemorySize, MemoryConfigError> {
+    if without_network > total {
+        return Err(exceeds_total(
+            &[
+                ("Framework Heap Memory", parts.framework_heap),
+                ("Framework Off-Heap Memory", parts.framework_off_heap),
+                ("Task Heap Memory", parts.task_heap),
+                ("Task Off-Heap Memory", parts.task_off_heap),
+                ("Managed Memory", parts.managed),
+            ],
+            total,
+        ));
+    }
+    let network = sub(total, without_network);
+    cx.record(
+        Component::Network,
+        Source::Remainder {
+            of: Component::TotalFlink,
+        },
+    );
+    check_network(cx, network, total)?;
+    Ok(network)
 }
 
 /// `deriveFromRequiredFineGrainedOptions`: task heap and managed memory are configured.
@@ -62,31 +90,18 @@ pub(crate) fn from_fine_grained(cx: &mut Context) -> Result<FlinkMemory, MemoryC
     let cat = cx.cat.clone();
     let task_heap = cx.component(Component::TaskHeap, &cat.task_heap)?;
     let managed = cx.component(Component::Managed, &cat.managed_size)?;
-    let framework_heap = cx.component(Component::FrameworkHeap, &cat.framework_heap)?;
-    let framework_off_heap = cx.component(Component::FrameworkOffHeap, &cat.framework_off_heap)?;
-    let task_off_heap = cx.component(Component::TaskOffHeap, &cat.task_off_heap)?;
-    let without_network = add(&[framework_heap, framework_off_heap, task_heap, task_off_heap, managed])?;
-    let network = if cx.contains(&cat.total_flink) {
+    let mut memory = FlinkMemory {
+        framework_heap: cx.component(Component::FrameworkHeap, &cat.framework_heap)?,
+        framework_off_heap: cx.component(Component::FrameworkOffHeap, &cat.framework_off_heap)?,
+        task_heap,
+        task_off_heap: cx.component(Component::TaskOffHeap, &cat.task_off_heap)?,
+        network: MemorySize::ZERO,
+        managed,
+    };
+    let without_network = memory.total()?;
+    memory.network = if cx.contains(&cat.total_flink) {
         let total = cx.size(&cat.total_flink)?;
-        if without_network > total {
-            return Err(exceed_with_task_heap(
-                framework_heap,
-                framework_off_heap,
-                task_heap,
-                task_off_heap,
-                managed,
-                total,
-            ));
-        }
-        let network = sub(total, without_network);
-        cx.record(
-            Component::Network,
-            Source::Remainder {
-                of: Component::TotalFlink,
-            },
-        );
-        check_network(cx, network, total)?;
-        network
+        network_rest(cx, &memory, without_network, total)?
     } else if let Some(network) = legacy_network(cx)? {
         network
     } else {
@@ -101,14 +116,6 @@ pub(crate) fn from_fine_grained(cx: &mut Context) -> Result<FlinkMemory, MemoryC
             true,
         )?
     };
-    let memory = FlinkMemory {
-        framework_heap,
-        framework_off_heap,
-        task_heap,
-        task_off_heap,
-        network,
-        managed,
-    };
     check_total_flink(cx, &memory)?;
     cx.record(Component::TotalFlink, Source::Sum);
     Ok(memory)
@@ -117,35 +124,22 @@ pub(crate) fn from_fine_grained(cx: &mut Context) -> Result<FlinkMemory, MemoryC
 /// `deriveFromTotalFlinkMemory`.
 pub(crate) fn from_total_flink(cx: &mut Context, total: MemorySize) -> Result<FlinkMemory, MemoryConfigError> {
     let cat = cx.cat.clone();
-    let framework_heap = cx.component(Component::FrameworkHeap, &cat.framework_heap)?;
-    let framework_off_heap = cx.component(Component::FrameworkOffHeap, &cat.framework_off_heap)?;
-    let task_off_heap = cx.component(Component::TaskOffHeap, &cat.task_off_heap)?;
-    let (task_heap, network, managed);
+    let mut memory = FlinkMemory {
+        framework_heap: cx.component(Component::FrameworkHeap, &cat.framework_heap)?,
+        framework_off_heap: cx.component(Component::FrameworkOffHeap, &cat.framework_off_heap)?,
+        task_heap: MemorySize::ZERO,
+        task_off_heap: cx.component(Component::TaskOffHeap, &cat.task_off_heap)?,
+        network: MemorySize::ZERO,
+        managed: MemorySize::ZERO,
+    };
     if cx.contains(&cat.task_heap) {
-        task_heap = cx.component(Component::TaskHeap, &cat.task_heap)?;
-        managed = managed_memory(cx, total)?;
-        let without_network = add(&[framework_heap, framework_off_heap, task_heap, task_off_heap, managed])?;
-        if without_network > total {
-            return Err(exceed_with_task_heap(
-                framework_heap,
-                framework_off_heap,
-                task_heap,
-                task_off_heap,
-                managed,
-                total,
-            ));
-        }
-        network = sub(total, without_network);
-        cx.record(
-            Component::Network,
-            Source::Remainder {
-                of: Component::TotalFlink,
-            },
-        );
-        check_network(cx, network, total)?;
+        memory.task_heap = cx.component(Component::TaskHeap, &cat.task_heap)?;
+        memory.managed = managed_memory(cx, total)?;
+        let without_network = memory.total()?;
+        memory.network = network_rest(cx, &memory, without_network, total)?;
     } else {
-        managed = managed_memory(cx, total)?;
-        network = match legacy_network(cx)? {
+        memory.managed = managed_memory(cx, total)?;
+        memory.network = match legacy_network(cx)? {
             Some(n) => n,
             None => {
                 let range = network_range(cx)?;
@@ -160,19 +154,20 @@ pub(crate) fn from_total_flink(cx: &mut Context, total: MemorySize) -> Result<Fl
                 )?
             }
         };
-        let without_task_heap = add(&[framework_heap, framework_off_heap, task_off_heap, managed, network])?;
+        let without_task_heap = memory.total()?;
         if without_task_heap > total {
-            return Err(MemoryConfigError::conflict(format!(
-                "Sum of configured Framework Heap Memory ({}), Framework Off-Heap Memory ({}), Task Off-Heap Memory ({}), Managed Memory ({}) and Network Memory ({}) exceed configured Total Flink Memory ({}).",
-                framework_heap.to_human_readable(),
-                framework_off_heap.to_human_readable(),
-                task_off_heap.to_human_readable(),
-                managed.to_human_readable(),
-                network.to_human_readable(),
-                total.to_human_readable()
-            )));
+            return Err(exceeds_total(
+                &[
+                    ("Framework Heap Memory", memory.framework_heap),
+                    ("Framework Off-Heap Memory", memory.framework_off_heap),
+                    ("Task Off-Heap Memory", memory.task_off_heap),
+                    ("Managed Memory", memory.managed),
+                    ("Network Memory", memory.network),
+                ],
+                total,
+            ));
         }
-        task_heap = sub(total, without_task_heap);
+        memory.task_heap = sub(total, without_task_heap);
         cx.record(
             Component::TaskHeap,
             Source::Remainder {
@@ -180,14 +175,6 @@ pub(crate) fn from_total_flink(cx: &mut Context, total: MemorySize) -> Result<Fl
             },
         );
     }
-    let memory = FlinkMemory {
-        framework_heap,
-        framework_off_heap,
-        task_heap,
-        task_off_heap,
-        network,
-        managed,
-    };
     check_total_flink(cx, &memory)?;
     Ok(memory)
 }
@@ -217,23 +204,21 @@ fn network_range(cx: &Context) -> Result<RangeFraction, MemoryConfigError> {
     cx.range(min, max, &cx.cat.network_fraction)
 }
 
-/// `isUsingLegacyNetworkConfigs`: only the legacy buffer count is set (1.x).
-fn uses_legacy_network(cx: &Context) -> bool {
+/// `isUsingLegacyNetworkConfigs`: only the legacy buffer count is set (1.x). The option, when so.
+fn legacy_network_buffers(cx: &Context) -> Option<MemoryOption> {
     let cat = &cx.cat;
-    let Some(buffers) = &cat.legacy_network_buffers else {
-        return false;
-    };
+    let buffers = cat.legacy_network_buffers?;
     let any_network =
         cx.contains(&cat.network_min) || cx.contains(&cat.network_max) || cx.contains(&cat.network_fraction);
-    !any_network && cx.contains(buffers)
+    (!any_network && cx.contains(&buffers)).then_some(buffers)
 }
 
 /// `getNetworkMemorySizeWithLegacyConfig`, when it applies.
 fn legacy_network(cx: &mut Context) -> Result<Option<MemorySize>, MemoryConfigError> {
-    if !uses_legacy_network(cx) {
+    let Some(option) = legacy_network_buffers(cx) else {
         return Ok(None);
-    }
-    let (size, buffers, segment) = legacy_network_size(cx)?;
+    };
+    let (size, buffers, segment) = legacy_network_size(cx, &option)?;
     cx.record(
         Component::Network,
         Source::LegacyBuffers {
@@ -244,9 +229,11 @@ fn legacy_network(cx: &mut Context) -> Result<Option<MemorySize>, MemoryConfigEr
     Ok(Some(size))
 }
 
-fn legacy_network_size(cx: &Context) -> Result<(MemorySize, i32, MemorySize), MemoryConfigError> {
-    let option = cx.cat.legacy_network_buffers.expect("checked by uses_legacy_network");
-    let buffers = read::get_int(cx.conf, &option)?.unwrap_or(2048);
+fn legacy_network_size(
+    cx: &Context,
+    option: &MemoryOption,
+) -> Result<(MemorySize, i32, MemorySize), MemoryConfigError> {
+    let buffers = read::get_int(cx.conf, option)?.unwrap_or(2048);
     let segment = read::get_size(cx.conf, &cx.cat.segment_size)?.unwrap_or(MemorySize::new(32 * 1024));
     let key = cx.cat.segment_size.key;
     let page = i32::try_from(segment.bytes()).map_err(|_| {
@@ -280,8 +267,8 @@ fn legacy_network_size(cx: &Context) -> Result<(MemorySize, i32, MemorySize), Me
 /// `sanityCheckNetworkMemoryWithExplicitlySetTotalFlinkAndHeapMemory`: network memory left over
 /// from an explicit total must fit the network options.
 fn check_network(cx: &mut Context, network: MemorySize, total: MemorySize) -> Result<(), MemoryConfigError> {
-    if uses_legacy_network(cx) {
-        let (configured, _, _) = legacy_network_size(cx)?;
+    if let Some(option) = legacy_network_buffers(cx) {
+        let (configured, _, _) = legacy_network_size(cx, &option)?;
         if configured != network {
             return Err(MemoryConfigError::conflict(format!(
                 "Derived Network Memory size ({}) does not match configured Network Memory size ({}).",

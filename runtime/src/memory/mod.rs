@@ -35,5 +35,6 @@ pub use local::local_spec_from_config;
 pub use number::{parse_double, parse_float, parse_int};
 pub use options::{Catalogue, MemoryOption, OptionDefault, LEGACY_HEAP_ENV};
 pub use process::{process_spec_from_config, process_spec_from_config_with_env};
+pub(crate) use size::java_trim;
 pub use size::{MemorySize, MemorySizeError, MemoryUnit, ALL_UNITS};
 pub use spec::{Adjustment, Component, LocalExecutionSpec, Origin, Source, TaskExecutorProcessSpec};

@@ -134,8 +134,11 @@ pub struct TaskExecutorProcessSpec {
     pub adjustments: Vec<Adjustment>,
 }
 
+/// The sum of `sizes`, clamped to [`MemorySize::MAX`]. A derived spec never gets there (the
+/// derivation refuses sums past `Long.MAX_VALUE` as Flink does), but the fields are public and a
+/// hand-built spec must not wrap around or panic.
 fn sum(sizes: &[MemorySize]) -> MemorySize {
-    MemorySize::new(sizes.iter().map(|s| s.bytes()).sum())
+    MemorySize::new(sizes.iter().fold(0u64, |acc, s| acc.saturating_add(s.bytes())))
 }
 
 impl TaskExecutorProcessSpec {
@@ -253,4 +256,33 @@ pub struct LocalExecutionSpec {
     pub managed: MemorySize,
     pub origins: Vec<Origin>,
     pub adjustments: Vec<Adjustment>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_of_a_hand_built_spec_clamp_instead_of_wrapping() {
+        let spec = TaskExecutorProcessSpec {
+            version: FlinkVersion::V1_20,
+            cpu_cores: 1.0,
+            framework_heap: MemorySize::MAX,
+            task_heap: MemorySize::MAX,
+            framework_off_heap: MemorySize::MAX,
+            task_off_heap: MemorySize::MAX,
+            network: MemorySize::MAX,
+            managed: MemorySize::MAX,
+            jvm_metaspace: MemorySize::MAX,
+            jvm_overhead: MemorySize::MAX,
+            num_slots: 1,
+            origins: Vec::new(),
+            adjustments: Vec::new(),
+        };
+        assert_eq!(spec.total_flink(), MemorySize::MAX);
+        assert_eq!(spec.total_process(), MemorySize::MAX);
+        assert_eq!(spec.jvm_heap(), MemorySize::MAX);
+        assert_eq!(spec.jvm_direct(), MemorySize::MAX);
+        assert_eq!(spec.total_off_heap(), MemorySize::MAX);
+    }
 }

@@ -57,7 +57,7 @@ fn value(outcome: &Outcome) -> Value {
 }
 
 /// One derivation as one JSON object.
-pub(super) fn outcome(_version: FlinkVersion, outcome: &Outcome) -> String {
+pub(super) fn outcome(outcome: &Outcome) -> String {
     value(outcome).to_string()
 }
 
