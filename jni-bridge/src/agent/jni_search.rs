@@ -8,8 +8,8 @@
 //! fields hold references (`GetClassFields`, the superclasses' too) and who defined it; an object
 //! whose class a *target* loader defined, a target loader itself, or a `Class` of a target loader
 //! is a *hit*: the search records the path to it and does not go further. Classloaders, thread
-//! groups, and (from a thread) other threads are not expanded: a loader reaches every class it
-//! defined, a group every thread. Every JNI call here runs ordinary Java-thread code — no
+//! groups and live threads other than the root are not expanded: a loader reaches every class it
+//! defined, a group every thread, and live threads are the thread search's roots. Every JNI call here runs ordinary Java-thread code — no
 //! safepoint is requested — and the search stops at its object budget or deadline.
 
 use std::collections::{HashMap, HashSet};
@@ -300,7 +300,9 @@ impl<'a> JniSearch<'a> {
         let expand = match shape {
             Shape::Leaf | Shape::Mirror | Shape::Group => false,
             Shape::Loader => self.classes[class_idx as usize].wrapper.is_some(),
-            Shape::Thread => !self.from_thread || parent.is_none(),
+            // From a thread, other threads are roots of their own; from static fields, a live
+            // thread is judged by the thread search, an unstarted one (a shutdown hook) here.
+            Shape::Thread => parent.is_none() || (!self.from_thread && !self.agent.jvmti.thread_alive(obj)),
             Shape::Instance | Shape::ObjectArray => true,
         };
         if expand && self.store(env, id, obj).is_ok() {

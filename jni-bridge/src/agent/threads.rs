@@ -66,6 +66,38 @@ fn loader_of_object(agent: &Agent, env: &mut JNIEnv<'_>, obj: &JObject<'_>) -> O
     id
 }
 
+/// Whose code a thread runs, when its class is the JDK's: the thread factory of the executor
+/// whose worker it is, else its task's class.
+fn task_origin(
+    agent: &Agent,
+    env: &mut JNIEnv<'_>,
+    thread: &JObject<'_>,
+    targets: &HashSet<LoaderId>,
+) -> Option<Origin> {
+    let t = task(env, thread)?;
+    let mut owner = None;
+    if let Ok(class) = env.get_object_class(&t) {
+        if agent.jvmti.class_name(&class).as_deref() == Some("java.util.concurrent.ThreadPoolExecutor$Worker") {
+            let pool = env
+                .get_field(&t, "this$0", "Ljava/util/concurrent/ThreadPoolExecutor;")
+                .and_then(|v| v.l())
+                .ok()
+                .filter(|p| !p.is_null());
+            owner = pool.and_then(|p| {
+                env.get_field(&p, "threadFactory", "Ljava/util/concurrent/ThreadFactory;")
+                    .and_then(|v| v.l())
+                    .ok()
+                    .filter(|f| !f.is_null())
+            });
+        }
+        let _ = env.delete_local_ref(class);
+    }
+    let _ = env.exception_clear();
+    let owner = owner.unwrap_or(t);
+    let origin = origin_of_loader(agent, loader_of_object(agent, env, &owner), targets);
+    Some(origin)
+}
+
 /// The thread's task: `Thread.target` (JDK ≤ 18) or `Thread.holder.task` (JDK 19+).
 fn task<'l>(env: &mut JNIEnv<'l>, thread: &JObject<'_>) -> Option<JObject<'l>> {
     let read = |env: &mut JNIEnv<'l>, obj: &JObject<'_>, name: &str, sig: &str| -> Option<JObject<'l>> {
@@ -180,10 +212,7 @@ fn read_thread(
     // Whose thread: its class's code, or, for a JDK thread class, its task's.
     let mut origin = origin_of_loader(agent, class_loader, targets);
     if origin == Origin::Jdk {
-        if let Some(t) = task(env, thread) {
-            origin = origin_of_loader(agent, loader_of_object(agent, env, &t), targets);
-            let _ = env.delete_local_ref(t);
-        }
+        origin = task_origin(agent, env, thread, targets).unwrap_or(origin);
     }
     if !info.context_class_loader.is_null() {
         if let Some((l, through_wrapper)) = context_target(agent, env, &info.context_class_loader, targets) {

@@ -455,6 +455,14 @@ impl Jvmti {
         })
     }
 
+    /// Whether the thread was started and has not terminated.
+    pub fn thread_alive(&self, thread: &JObject<'_>) -> bool {
+        let mut state = 0;
+        // SAFETY: a live reference to a java.lang.Thread (JVMTI checks it is one); writable out.
+        let rc = unsafe { self.0.get_thread_state(thread.as_raw(), &mut state) };
+        rc == ERROR_NONE && state & 1 != 0
+    }
+
     /// Up to `max` frames of the thread's stack, top first.
     pub fn stack_trace(&self, thread: &JObject<'_>, max: usize) -> Result<Vec<Frame>> {
         let mut frames = vec![

@@ -241,6 +241,9 @@ impl RawJvmti {
         /// `GetThreadInfo`.
         get_thread_info = 9 (thread: jobject, info: *mut ThreadInfo));
     jvmti_fn!(
+        /// `GetThreadState`.
+        get_thread_state = 17 (thread: jobject, state: *mut jint));
+    jvmti_fn!(
         /// `CreateRawMonitor`.
         create_raw_monitor = 31 (name: *const c_char, monitor: *mut RawMonitor));
     jvmti_fn!(
