@@ -35,7 +35,7 @@ pub use error::{ManagedMemoryError, SEGMENT_SIZE_KEY};
 pub use page_size::PageSize;
 pub use policy::ReturnPolicy;
 pub use pool::{Page, SlotPool};
-pub use report::{OwnerHolding, OwnerId, UsageReport};
+pub use report::{OwnerHolding, OwnerId, PoolFigures, UsageReport};
 pub use slots::ManagedMemorySlots;
 
 #[cfg(test)]

@@ -132,16 +132,21 @@ final class PageTable {
 
     /** Allocate, step 1: claims one page of the budget. */
     int claimOne() {
+        return claim(1);
+    }
+
+    /** Allocate, step 1: claims {@code n >= 0} pages of the budget, all or nothing. */
+    int claim(int n) {
         long b = U.getLongVolatile(null, base + BUDGET);
         for (;;) {
             if (b < 0) {
                 return CLOSED;
             }
             long used = (b & LOW) + ((b >>> 32) & 0x7FFF_FFFFL);
-            if (used + 1 > total) {
+            if (used + n > total) {
                 return FULL;
             }
-            if (U.compareAndSwapLong(null, base + BUDGET, b, b + 1)) {
+            if (U.compareAndSwapLong(null, base + BUDGET, b, b + n)) {
                 return OK;
             }
             b = U.getLongVolatile(null, base + BUDGET);
