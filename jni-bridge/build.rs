@@ -135,7 +135,12 @@ fn build_dropins(workspace: &Path, out: &Path, tmrt_classes: &Path) -> Vec<PathB
             .map(str::trim)
             .collect();
         let classes = out.join(format!("dropin-{component}-classes"));
-        compile_classes(&what, &java_sources(&dir), &[stubs.clone(), tmrt_classes.to_path_buf()], &classes);
+        compile_classes(
+            &what,
+            &java_sources(&dir),
+            &[stubs.clone(), tmrt_classes.to_path_buf()],
+            &classes,
+        );
         let stage = out.join(format!("dropin-{component}-jar"));
         let _ = fs::remove_dir_all(&stage);
         let meta = stage.join("META-INF").join("tmrt").join("dropin").join(&component);

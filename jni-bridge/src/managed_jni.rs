@@ -105,7 +105,9 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeCreate<'local>(
     size: jlong,
     page_size: jint,
 ) -> jlong {
-    jni_entry(&mut env, 0, |_| Ok(Arc::into_raw(Arc::new(new_pool(size, page_size)?)) as jlong))
+    jni_entry(&mut env, 0, |_| {
+        Ok(Arc::into_raw(Arc::new(new_pool(size, page_size)?)) as jlong)
+    })
 }
 
 /// `static native void nativeFree(long handle)`.

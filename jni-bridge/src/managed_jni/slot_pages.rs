@@ -26,7 +26,10 @@ static LIVE: Mutex<Vec<Weak<SlotPool>>> = Mutex::new(Vec::new());
 pub fn live_pools() -> Vec<Arc<SlotPool>> {
     let mut live = LIVE.lock();
     live.retain(|w| w.strong_count() > 0);
-    live.iter().filter_map(Weak::upgrade).filter(|p| !p.is_closed()).collect()
+    live.iter()
+        .filter_map(Weak::upgrade)
+        .filter(|p| !p.is_closed())
+        .collect()
 }
 
 /// Per-slot figures of [`live_pools`] (for the metrics endpoint).
