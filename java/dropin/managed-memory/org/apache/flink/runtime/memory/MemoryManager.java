@@ -204,8 +204,8 @@ public class MemoryManager {
             try {
                 for (int i = 0; i < n; i++) {
                     int page = SlotPages.index(bits[i]);
-                    MemorySegment segment =
-                            TmrtManagedSegments.managed(view(bits[i]), owner, new PageRelease(pages, bits[i]));
+                    MemorySegment segment = TmrtManagedSegments.managed(
+                            view(bits[i]), pages.address(bits[i]), (int) pageSize, owner, new PageRelease(pages, bits[i]));
                     target.add(segment);
                     record.add(segment, page, slotOf);
                 }
