@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, Weak};
 
-use jni::objects::{JClass, JLongArray};
+use jni::objects::{JClass, JLongArray, JObject};
 use jni::sys::{jboolean, jint, jlong, jlongArray, jobject, JNI_FALSE, JNI_TRUE};
 use jni::JNIEnv;
 use parking_lot::Mutex;
@@ -254,5 +254,25 @@ pub extern "system" fn Java_dev_tmrt_memory_SlotPages_nativeCheck<'local>(
     jni_entry(&mut env, std::ptr::null_mut(), |env| {
         let text = super::check_text(pool(handle)?, quiet != 0);
         Ok(env.new_string(text)?.into_raw())
+    })
+}
+
+/// `PageTable.nativeLayout()`: `runtime::managed::protocol::layout()` as names and values
+/// (unsigned decimal), alternating, for Java's check of its port at class load.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_PageTable_nativeLayout<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+) -> jobject {
+    jni_entry(&mut env, std::ptr::null_mut(), |env| {
+        let layout = runtime::managed::protocol::layout();
+        let array = env.new_object_array((layout.len() * 2) as jint, "java/lang/String", JObject::null())?;
+        for (i, (name, value)) in layout.iter().enumerate() {
+            let n = env.new_string(name)?;
+            env.set_object_array_element(&array, (2 * i) as jint, &n)?;
+            let v = env.new_string(value.to_string())?;
+            env.set_object_array_element(&array, (2 * i + 1) as jint, &v)?;
+        }
+        Ok(array.into_raw())
     })
 }

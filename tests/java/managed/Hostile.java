@@ -49,6 +49,31 @@ public class Hostile {
         f.setAccessible(true);
         check(((java.util.Map<?, ?>) f.get(mm)).isEmpty(), "shutdown cleared the owner map");
         System.out.println("OK hostile owner");
+
+        // PageTable's constants are checked against the native definition when it loads (it has
+        // loaded by now); a drifted value is an error naming both values.
+        Class<?> table = Class.forName("dev.tmrt.memory.PageTable");
+        java.lang.reflect.Method layout = table.getDeclaredMethod("nativeLayout");
+        layout.setAccessible(true);
+        String[] pairs = (String[]) layout.invoke(null);
+        check(pairs.length >= 40, "layout has " + pairs.length + " entries");
+        java.lang.reflect.Method checkLayout = table.getDeclaredMethod("checkLayout", String[].class);
+        checkLayout.setAccessible(true);
+        checkLayout.invoke(null, (Object) pairs);
+        String[] drifted = pairs.clone();
+        for (int i = 0; i < drifted.length; i += 2) {
+            if (drifted[i].equals("HOT")) {
+                drifted[i + 1] = "72";
+            }
+        }
+        try {
+            checkLayout.invoke(null, (Object) drifted);
+            throw new AssertionError("a drifted layout was accepted");
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            String m = e.getCause().getMessage();
+            check(m.contains("HOT is 72 in the native library (protocol.rs) but 64 in dev.tmrt.memory.PageTable"), m);
+        }
+        System.out.println("OK layout");
         System.out.println("ALL OK");
     }
 }
