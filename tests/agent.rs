@@ -15,6 +15,7 @@ const PROGRAMS: &[&str] = &[
     "LeakMain.java",
     "MetricsClient.java",
     "LateMain.java",
+    "Hold.java",
 ];
 const PLUGIN: &[&str] = &["Plugin.java", "Lingerer.java"];
 
@@ -209,11 +210,15 @@ fn released_loaders_kept_alive_are_reported_leaked_with_their_suspects() {
 #[test]
 fn bad_options_stop_the_jvm_with_a_one_line_message() {
     for (option, expected) in [
-        ("repot=/tmp/x", "tmrt agent: unknown option 'repot' (accepted: report=PATH, metrics=HOST:PORT, leak-gc-cycles=N, log=off|info|debug)"),
+        ("repot=/tmp/x", "tmrt agent: unknown option 'repot' (accepted: report=PATH, metrics=HOST:PORT[-PORT], leak-gc-cycles=N, log=off|info|debug, pause-budget=DURATION, reference-paths=budget|full|off, runtime=off|classloading|managed-memory|classloading+managed-memory)"),
         ("leak-gc-cycles=0", "tmrt agent: bad value '0' for option 'leak-gc-cycles' (expected leak-gc-cycles=N with N a whole number from 1 to 1000)"),
         ("log=loud", "tmrt agent: bad value 'loud' for option 'log' (expected log=off|info|debug)"),
         ("metrics=localhost:http", "tmrt agent: bad value 'localhost:http' for option 'metrics'"),
         ("report", "tmrt agent: option 'report' has no value"),
+        ("report=/nonexistent-dir/r.json", "tmrt agent: bad value '/nonexistent-dir/r.json' for option 'report': directory /nonexistent-dir"),
+        ("report=/tmp/r-%q.json", "tmrt agent: bad value '/tmp/r-%q.json' for option 'report' (expected report=PATH"),
+        ("pause-budget=0ms", "tmrt agent: bad value '0ms' for option 'pause-budget'"),
+        ("metrics=9410-9404", "tmrt agent: bad value '9410-9404' for option 'metrics'"),
     ] {
         let out = run_java(&[&agent_arg(option), "-version"]);
         assert!(!out.status.success(), "JVM started with {option}");
@@ -344,4 +349,68 @@ fn late_attach_works_with_the_live_phase_capabilities() {
     assert_eq!(unloaded[0], unloaded[1], "{rest}");
     assert!(rest.contains("LEAKED late-leak\n"), "{rest}");
     assert!(rest.contains("SUSPECT thread: thread \"late-lingerer\""), "{rest}");
+}
+
+/// One option line for every JVM of a host (a TaskManager `workers` file listing a host twice):
+/// `%p` gives each JVM its own report, and a port range gives each its own metrics port.
+#[test]
+fn one_option_line_serves_several_jvms() {
+    let dir = scratch_dir("agent-shared-line");
+    let (cp, _) = build(&dir);
+    // A range of free ports: bind two listeners to find them, then free them.
+    let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = first.local_addr().unwrap().port();
+    drop(first);
+    let (lo, hi) = if base > 65000 {
+        (base - 20, base)
+    } else {
+        (base, base + 20)
+    };
+    let agent = agent_arg(&format!(
+        "report={}/r-%p.json,metrics=127.0.0.1:{lo}-{hi}",
+        dir.display()
+    ));
+    // The first JVM holds its port while the second starts: Hold waits for a line on stdin.
+    let spawn = || {
+        std::process::Command::new(jdk_tool("java"))
+            .args([&agent, "-cp", &cp, "Hold"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut a = spawn();
+    let read_port = |child: &mut std::process::Child| -> u16 {
+        use std::io::BufRead;
+        let stderr = child.stderr.as_mut().unwrap();
+        let mut reader = std::io::BufReader::new(stderr);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(reader.read_line(&mut line).unwrap() > 0, "no metrics line");
+            if let Some(rest) = line.trim().strip_prefix("tmrt agent: metrics on http://127.0.0.1:") {
+                return rest.trim_end_matches("/metrics").parse().unwrap();
+            }
+        }
+    };
+    let pa = read_port(&mut a);
+    let mut b = spawn();
+    let pb = read_port(&mut b);
+    assert!(
+        (lo..=hi).contains(&pa) && (lo..=hi).contains(&pb),
+        "{pa} {pb} in {lo}-{hi}"
+    );
+    assert_ne!(pa, pb, "the second JVM takes the next free port");
+    let (ida, idb) = (a.id(), b.id());
+    for c in [&mut a, &mut b] {
+        use std::io::Write;
+        c.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
+        assert!(c.wait().unwrap().success());
+    }
+    for pid in [ida, idb] {
+        let report = dir.join(format!("r-{pid}.json"));
+        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        assert!(json["classes_loaded_total"].as_u64().unwrap() > 0, "{report:?}");
+    }
 }

@@ -43,6 +43,14 @@ pub unsafe fn load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> jint {
         eprintln!("tmrt agent: already loaded in this JVM; ignoring the second load");
         return 0;
     }
+    let report_path = options.report_path(std::process::id());
+    if let Some(path) = &report_path {
+        // A report that cannot be written is a bad option: say so now, not at exit.
+        if let Err(why) = writable_parent(path) {
+            eprintln!("tmrt agent: bad value '{}' for option 'report': {why}", path.display());
+            return 1;
+        }
+    }
     // SAFETY: the caller's contract.
     let Some(jvmti) = (unsafe { Jvmti::from_vm(vm) }) else {
         eprintln!("tmrt agent: this JVM offers no JVMTI 1.2 environment");
@@ -85,6 +93,7 @@ pub unsafe fn load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> jint {
     let agent = match state::install(Agent {
         jvmti,
         options,
+        report_path,
         features,
         late,
         model: Mutex::new(Telemetry::new()),
@@ -189,11 +198,34 @@ pub unsafe fn load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> jint {
     0
 }
 
+/// Whether a file can be created at `path`: its directory exists, is a directory, and is
+/// writable by this process.
+fn writable_parent(path: &std::path::Path) -> Result<(), String> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let meta = std::fs::metadata(&dir).map_err(|e| format!("directory {}: {e}", dir.display()))?;
+    if !meta.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    if path.is_dir() {
+        return Err(format!("{} is a directory", path.display()));
+    }
+    let probe = dir.join(format!(".tmrt-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| format!("directory {} is not writable: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// What happens once the JVM is live: count the classes already loaded, start the agent thread
 /// and the metrics endpoint.
 fn start(agent: &'static Agent, env: &mut JNIEnv<'_>, vm: *mut JavaVM) {
     loaders::enumerate_loaded(agent, env);
     thread::start(agent, vm);
+    if agent.options.runtime.any() {
+        eprintln!("tmrt agent: runtime= is not available in this build; Flink's own classloaders and MemoryManager stay in place");
+    }
     if let Some(addr) = &agent.options.metrics {
         if !addr.is_loopback() {
             agent.log(LogLevel::Info, || {
@@ -201,10 +233,12 @@ fn start(agent: &'static Agent, env: &mut JNIEnv<'_>, vm: *mut JavaVM) {
             });
         }
         if let Err(e) = metrics::start(agent, addr) {
-            eprintln!(
-                "tmrt agent: metrics endpoint {} unavailable: {e}; running without it",
+            let ports = if addr.port == addr.last_port {
                 addr.socket_addr_string()
-            );
+            } else {
+                format!("{}-{}", addr.socket_addr_string(), addr.last_port)
+            };
+            eprintln!("tmrt agent: metrics endpoint {ports} unavailable: {e}; running without it");
         }
     }
 }
@@ -225,7 +259,7 @@ unsafe extern "system" fn vm_death(_jvmti: RawEnv, jni: *mut jni::sys::JNIEnv) {
         let Some(agent) = state::agent() else { return };
         // SAFETY: the JNIEnv of the current thread, valid for the callback.
         if let Ok(mut env) = unsafe { JNIEnv::from_raw(jni) } {
-            if let Some(path) = agent.options.report.clone() {
+            if let Some(path) = agent.report_path.clone() {
                 match java_api::write_report(agent, &mut env, &path) {
                     Ok(()) => agent.log(LogLevel::Info, || format!("report written to {}", path.display())),
                     Err(e) => eprintln!("tmrt agent: cannot write the report to {}: {e}", path.display()),

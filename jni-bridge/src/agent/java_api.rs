@@ -111,8 +111,7 @@ pub extern "system" fn Java_dev_tmrt_telemetry_Telemetry_nativeWriteReport<'l>(
         let agent = loaded_agent()?;
         let path: std::path::PathBuf = if path.is_null() {
             agent
-                .options
-                .report
+                .report_path
                 .clone()
                 .ok_or_else(|| JavaError::illegal_state("no path given and the agent has no report=PATH option"))?
         } else {

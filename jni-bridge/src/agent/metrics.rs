@@ -30,12 +30,7 @@ pub const RENDER_WAIT: Duration = Duration::from_secs(2);
 /// Binds the endpoint and starts its thread. An error (address in use, not resolvable) is
 /// returned for the caller to report; the JVM runs on without metrics.
 pub fn start(agent: &'static Agent, addr: &MetricsAddr) -> std::io::Result<std::net::SocketAddr> {
-    let target = addr
-        .socket_addr_string()
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "host resolves to no address"))?;
-    let listener = TcpListener::bind(target)?;
+    let listener = bind_first_free(addr)?;
     let local = listener.local_addr()?;
     std::thread::Builder::new().name("tmrt-metrics".into()).spawn(move || {
         for stream in listener.incoming() {
@@ -49,6 +44,24 @@ pub fn start(agent: &'static Agent, addr: &MetricsAddr) -> std::io::Result<std::
     })?;
     agent.log(LogLevel::Info, || format!("metrics on http://{local}/metrics"));
     Ok(local)
+}
+
+/// Binds the first port of the range that is free (Flink's reporter convention for port ranges);
+/// the last error when none is.
+fn bind_first_free(addr: &MetricsAddr) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for port in addr.ports() {
+        let target = addr
+            .socket_addr_string_for(port)
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "host resolves to no address"))?;
+        match TcpListener::bind(target) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::AddrInUse, "empty port range")))
 }
 
 fn serve(agent: &Agent, mut s: TcpStream) -> std::io::Result<()> {

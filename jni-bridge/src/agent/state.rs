@@ -36,6 +36,8 @@ pub struct Features {
 pub struct Agent {
     pub jvmti: Jvmti,
     pub options: AgentOptions,
+    /// `report=` with `%p` expanded for this process.
+    pub report_path: Option<std::path::PathBuf>,
     pub features: Features,
     /// Loaded with `Agent_OnAttach`: classes loaded before were enumerated, not observed.
     pub late: bool,

@@ -1,15 +1,72 @@
 //! The agent's option string: what follows `=` in `-agentpath:/path/libtmrt.so=...`.
 //!
-//! Options are `key=value` pairs separated by commas, as async-profiler takes them:
-//! `report=PATH`, `metrics=HOST:PORT` (or just `PORT`, which means loopback), `leak-gc-cycles=N`
-//! (default 3) and `log=off|info|debug` (default `info`). An unknown key, a missing `=`, a
-//! repeated key or a bad value is an [`OptionError`] whose text names the option and the
-//! accepted form, in one line: the agent prints it and refuses to load, so the JVM does not start.
-//! A path cannot contain a comma (it would start the next option).
+//! Options are `key=value` pairs separated by commas, as async-profiler takes them. Every key,
+//! its accepted form and its default is written once, in [`OPTIONS`]; the parser, the error
+//! texts and the documentation all read that table:
+//!
+//! - `report=PATH`: where the JSON report goes (at VM death, and on request). `%p` in the path
+//!   is replaced by the process id and `%%` by `%`, so that one `env.java.opts.taskmanager` line
+//!   serves every TaskManager of a host (`report=/tmp/tmrt-%p.json`).
+//! - `metrics=HOST:PORT`, `metrics=PORT` (loopback), or a port range `HOST:FIRST-LAST` in
+//!   Flink's reporter convention: the first free port of the range is taken and logged.
+//! - `leak-gc-cycles=N` (default 3): full collections a released loader may survive.
+//! - `log=off|info|debug` (default `info`).
+//! - `pause-budget=DURATION` (default `100ms`; `ms` or `s`, from 1 ms to 60 s): the longest
+//!   stop-the-world pause the agent's leak analysis may cause (see `ReferencePaths`).
+//! - `reference-paths=budget|full|off` (default `budget`): whether the general root-to-loader
+//!   path search runs within the pause budget, as a full heap walk, or not at all.
+//! - `runtime=off|classloading|managed-memory|classloading+managed-memory` (default `off`): which
+//!   of Flink's TaskManager components tmrt replaces (the drop-in runtime); off, the agent only
+//!   observes.
+//!
+//! An unknown key, a missing `=`, a repeated key or a bad value is an [`OptionError`] whose text
+//! names the option and the accepted form, in one line: the agent prints it and refuses to load,
+//! so the JVM does not start. A path cannot contain a comma (it would start the next option).
 
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// Every option: key, accepted form (as error texts show it). The one list of keys.
+pub const OPTIONS: &[(&str, &str)] = &[
+    ("report", "report=PATH with a non-empty file path (%p: the process id, %%: a percent sign)"),
+    (
+        "metrics",
+        "metrics=HOST:PORT, metrics=HOST:FIRST-LAST (first free port), or metrics=PORT (loopback), ports in 0..65535, IPv6 hosts as [::1]:PORT",
+    ),
+    ("leak-gc-cycles", "leak-gc-cycles=N with N a whole number from 1 to 1000"),
+    ("log", "log=off|info|debug"),
+    ("pause-budget", "pause-budget=DURATION with DURATION like 100ms or 1s, from 1ms to 60s"),
+    ("reference-paths", "reference-paths=budget|full|off"),
+    ("runtime", "runtime=off|classloading|managed-memory|classloading+managed-memory"),
+];
+
+/// The short forms of all options, as `unknown option` errors list them.
+pub fn accepted() -> String {
+    OPTIONS
+        .iter()
+        .map(|(key, _)| match *key {
+            "report" => "report=PATH",
+            "metrics" => "metrics=HOST:PORT[-PORT]",
+            "leak-gc-cycles" => "leak-gc-cycles=N",
+            "log" => "log=off|info|debug",
+            "pause-budget" => "pause-budget=DURATION",
+            "reference-paths" => "reference-paths=budget|full|off",
+            "runtime" => "runtime=off|classloading|managed-memory|classloading+managed-memory",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn form(key: &str) -> &'static str {
+    OPTIONS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, f)| *f)
+        .unwrap_or("key=value")
+}
 
 /// How much the agent says on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -22,13 +79,44 @@ pub enum LogLevel {
     Debug,
 }
 
+/// How the general reference path (GC root to a leaked loader) is searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferencePaths {
+    /// Within the pause budget: a walk that would stop the JVM longer is cut short and the path
+    /// reported as not computed.
+    Budget,
+    /// A full heap walk for every leaked loader, whatever it costs (documented cost).
+    Full,
+    /// Never: only the suspects that need no heap walk.
+    Off,
+}
+
+/// Which TaskManager components tmrt replaces (the drop-in runtime).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RuntimeComponents {
+    /// User-code classloaders resolve through tmrt's jar index.
+    pub classloading: bool,
+    /// Flink's `MemoryManager` takes its pages from tmrt's slot pools.
+    pub managed_memory: bool,
+}
+
+impl RuntimeComponents {
+    /// Whether any component is replaced.
+    pub fn any(self) -> bool {
+        self.classloading || self.managed_memory
+    }
+}
+
 /// Where the Prometheus endpoint listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricsAddr {
     /// The host as given (`127.0.0.1`, `localhost`, `::1`, `0.0.0.0`, a host name); loopback when
     /// the option gave only a port.
     pub host: String,
+    /// The first port to try.
     pub port: u16,
+    /// The last port to try (equal to `port` without a range).
+    pub last_port: u16,
 }
 
 impl MetricsAddr {
@@ -45,12 +133,22 @@ impl MetricsAddr {
             .is_ok_and(|ip| ip.is_loopback())
     }
 
-    /// `host:port`, with IPv6 hosts bracketed, for `ToSocketAddrs`.
+    /// The ports to try, in order.
+    pub fn ports(&self) -> std::ops::RangeInclusive<u16> {
+        self.port..=self.last_port
+    }
+
+    /// `host:port` for the first port, with IPv6 hosts bracketed, for `ToSocketAddrs`.
     pub fn socket_addr_string(&self) -> String {
+        self.socket_addr_string_for(self.port)
+    }
+
+    /// `host:port` for `port`, with IPv6 hosts bracketed, for `ToSocketAddrs`.
+    pub fn socket_addr_string_for(&self, port: u16) -> String {
         if self.host.contains(':') && !self.host.starts_with('[') {
-            format!("[{}]:{}", self.host, self.port)
+            format!("[{}]:{}", self.host, port)
         } else {
-            format!("{}:{}", self.host, self.port)
+            format!("{}:{}", self.host, port)
         }
     }
 }
@@ -58,13 +156,18 @@ impl MetricsAddr {
 /// The parsed options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentOptions {
-    /// Where to write the JSON report at VM death (and on request without a path).
+    /// Where to write the JSON report at VM death (and on request without a path), with `%p`
+    /// and `%%` not yet expanded (see [`AgentOptions::report_path`]).
     pub report: Option<PathBuf>,
     /// Where to serve Prometheus text exposition.
     pub metrics: Option<MetricsAddr>,
     /// Full collections a released loader may survive before it is reported leaked.
     pub leak_gc_cycles: u32,
     pub log: LogLevel,
+    /// The longest pause the leak analysis may cause.
+    pub pause_budget: Duration,
+    pub reference_paths: ReferencePaths,
+    pub runtime: RuntimeComponents,
 }
 
 impl Default for AgentOptions {
@@ -74,6 +177,9 @@ impl Default for AgentOptions {
             metrics: None,
             leak_gc_cycles: 3,
             log: LogLevel::Info,
+            pause_budget: Duration::from_millis(100),
+            reference_paths: ReferencePaths::Budget,
+            runtime: RuntimeComponents::default(),
         }
     }
 }
@@ -95,21 +201,20 @@ pub enum OptionError {
     },
 }
 
-/// Every option with its accepted form, as the error messages list them.
-pub const ACCEPTED: &str = "report=PATH, metrics=HOST:PORT, leak-gc-cycles=N, log=off|info|debug";
-
 impl fmt::Display for OptionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             OptionError::Unknown { option } => write!(
                 f,
-                "tmrt agent: unknown option '{}' (accepted: {ACCEPTED})",
-                option.escape_debug()
+                "tmrt agent: unknown option '{}' (accepted: {})",
+                option.escape_debug(),
+                accepted()
             ),
             OptionError::MissingValue { option } => write!(
                 f,
-                "tmrt agent: option '{}' has no value (expected key=value; accepted: {ACCEPTED})",
-                option.escape_debug()
+                "tmrt agent: option '{}' has no value (expected key=value; accepted: {})",
+                option.escape_debug(),
+                accepted()
             ),
             OptionError::Repeated { option } => {
                 write!(f, "tmrt agent: option '{option}' given more than once")
@@ -128,11 +233,6 @@ impl fmt::Display for OptionError {
 }
 
 impl std::error::Error for OptionError {}
-
-const REPORT_FORM: &str = "report=PATH with a non-empty file path";
-const METRICS_FORM: &str = "metrics=HOST:PORT or metrics=PORT (loopback), PORT in 0..65535, IPv6 hosts as [::1]:PORT";
-const CYCLES_FORM: &str = "leak-gc-cycles=N with N a whole number from 1 to 1000";
-const LOG_FORM: &str = "log=off|info|debug";
 
 impl AgentOptions {
     /// Parses the option string (`None` or empty: all defaults).
@@ -165,10 +265,11 @@ impl AgentOptions {
                 });
             }
             seen.push(key);
+            let bad = || bad(key, value);
             match key {
                 "report" => {
-                    if value.trim().is_empty() {
-                        return Err(bad("report", value, REPORT_FORM));
+                    if value.trim().is_empty() || expand_report(value, 0).is_none() {
+                        return Err(bad());
                     }
                     opts.report = Some(PathBuf::from(value));
                 }
@@ -176,7 +277,7 @@ impl AgentOptions {
                 "leak-gc-cycles" => {
                     opts.leak_gc_cycles = match value.parse::<u32>() {
                         Ok(n) if (1..=1000).contains(&n) && value.bytes().all(|b| b.is_ascii_digit()) => n,
-                        _ => return Err(bad("leak-gc-cycles", value, CYCLES_FORM)),
+                        _ => return Err(bad()),
                     }
                 }
                 "log" => {
@@ -184,45 +285,119 @@ impl AgentOptions {
                         "off" => LogLevel::Off,
                         "info" => LogLevel::Info,
                         "debug" => LogLevel::Debug,
-                        _ => return Err(bad("log", value, LOG_FORM)),
+                        _ => return Err(bad()),
                     }
                 }
+                "pause-budget" => opts.pause_budget = parse_duration(value).ok_or_else(bad)?,
+                "reference-paths" => {
+                    opts.reference_paths = match value {
+                        "budget" => ReferencePaths::Budget,
+                        "full" => ReferencePaths::Full,
+                        "off" => ReferencePaths::Off,
+                        _ => return Err(bad()),
+                    }
+                }
+                "runtime" => opts.runtime = parse_runtime(value).ok_or_else(bad)?,
                 _ => unreachable!("key_name returns only known keys"),
             }
         }
         Ok(opts)
     }
-}
 
-fn key_name(key: &str) -> Option<&'static str> {
-    ["report", "metrics", "leak-gc-cycles", "log"]
-        .into_iter()
-        .find(|k| *k == key)
-}
-
-fn bad(option: &'static str, value: &str, accepted: &'static str) -> OptionError {
-    OptionError::BadValue {
-        option,
-        value: value.to_string(),
-        accepted,
+    /// The report path for the process `pid`: `%p` replaced by the pid, `%%` by `%`.
+    pub fn report_path(&self, pid: u32) -> Option<PathBuf> {
+        let text = self.report.as_ref()?.to_str()?;
+        expand_report(text, pid).map(PathBuf::from)
     }
 }
 
+fn key_name(key: &str) -> Option<&'static str> {
+    OPTIONS.iter().map(|(k, _)| *k).find(|k| *k == key)
+}
+
+fn bad(option: &'static str, value: &str) -> OptionError {
+    OptionError::BadValue {
+        option,
+        value: value.to_string(),
+        accepted: form(option),
+    }
+}
+
+/// `%p` → pid, `%%` → `%`; any other `%` sequence is refused (`None`).
+fn expand_report(text: &str, pid: u32) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('p') => out.push_str(&pid.to_string()),
+            Some('%') => out.push('%'),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// `100ms`, `1s`, `250 ms`: a whole number of milliseconds or seconds, from 1 ms to 60 s.
+fn parse_duration(value: &str) -> Option<Duration> {
+    let v = value.trim();
+    let (digits, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit())?);
+    if digits.is_empty() {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    let d = match unit.trim() {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        _ => return None,
+    };
+    (Duration::from_millis(1)..=Duration::from_secs(60))
+        .contains(&d)
+        .then_some(d)
+}
+
+fn parse_runtime(value: &str) -> Option<RuntimeComponents> {
+    let mut c = RuntimeComponents::default();
+    if value == "off" {
+        return Some(c);
+    }
+    for part in value.split('+') {
+        match part {
+            "classloading" if !c.classloading => c.classloading = true,
+            "managed-memory" if !c.managed_memory => c.managed_memory = true,
+            _ => return None,
+        }
+    }
+    Some(c)
+}
+
 fn parse_metrics(value: &str) -> Result<MetricsAddr, OptionError> {
-    let err = || bad("metrics", value, METRICS_FORM);
+    let err = || bad("metrics", value);
     let port_of = |p: &str| -> Result<u16, OptionError> {
         if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
             return Err(err());
         }
         p.parse::<u16>().map_err(|_| err())
     };
-    if !value.contains(':') {
-        return Ok(MetricsAddr {
-            host: "127.0.0.1".to_string(),
-            port: port_of(value)?,
-        });
-    }
-    let (host, port) = if let Some(rest) = value.strip_prefix('[') {
+    let ports_of = |p: &str| -> Result<(u16, u16), OptionError> {
+        match p.split_once('-') {
+            None => port_of(p).map(|p| (p, p)),
+            Some((a, b)) => {
+                let (a, b) = (port_of(a)?, port_of(b)?);
+                // A range of random ports means nothing; a reversed range is a typo.
+                if a == 0 || a > b {
+                    return Err(err());
+                }
+                Ok((a, b))
+            }
+        }
+    };
+    let (host, ports) = if !value.contains(':') {
+        ("127.0.0.1", value)
+    } else if let Some(rest) = value.strip_prefix('[') {
         let (host, port) = rest.split_once("]:").ok_or_else(err)?;
         if host.parse::<std::net::Ipv6Addr>().is_err() {
             return Err(err());
@@ -242,9 +417,11 @@ fn parse_metrics(value: &str) -> Result<MetricsAddr, OptionError> {
     if !valid_host {
         return Err(err());
     }
+    let (port, last_port) = ports_of(ports)?;
     Ok(MetricsAddr {
         host: host.to_string(),
-        port: port_of(port)?,
+        port,
+        last_port,
     })
 }
 
@@ -307,7 +484,9 @@ mod tests {
         let e = AgentOptions::parse(Some("repot=/x")).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "tmrt agent: unknown option 'repot' (accepted: report=PATH, metrics=HOST:PORT, leak-gc-cycles=N, log=off|info|debug)"
+            "tmrt agent: unknown option 'repot' (accepted: report=PATH, metrics=HOST:PORT[-PORT], leak-gc-cycles=N, \
+             log=off|info|debug, pause-budget=DURATION, reference-paths=budget|full|off, \
+             runtime=off|classloading|managed-memory|classloading+managed-memory)"
         );
         let e = AgentOptions::parse(Some("leak-gc-cycles=zero")).unwrap_err();
         assert_eq!(
@@ -326,6 +505,89 @@ mod tests {
         assert!(AgentOptions::parse(Some("metrics=1.2.3.4:x")).is_err());
     }
 
+    #[test]
+    fn every_key_has_a_form_and_a_short_form() {
+        for (key, form) in OPTIONS {
+            assert!(form.starts_with(&format!("{key}=")), "{key}: {form}");
+            assert!(accepted().contains(&format!("{key}=")), "{key}");
+        }
+    }
+
+    #[test]
+    fn report_pid_placeholder() {
+        let o = AgentOptions::parse(Some("report=/tmp/tmrt-%p.json")).unwrap();
+        assert_eq!(o.report_path(4242), Some(PathBuf::from("/tmp/tmrt-4242.json")));
+        let o = AgentOptions::parse(Some("report=/tmp/100%%-%p-%p")).unwrap();
+        assert_eq!(o.report_path(7), Some(PathBuf::from("/tmp/100%-7-7")));
+        let o = AgentOptions::parse(Some("report=/tmp/plain.json")).unwrap();
+        assert_eq!(o.report_path(7), Some(PathBuf::from("/tmp/plain.json")));
+        for bad in ["report=/tmp/%d.json", "report=/tmp/x%", "report=%"] {
+            let e = AgentOptions::parse(Some(bad)).unwrap_err();
+            assert!(
+                e.to_string().contains("'report'") && e.to_string().contains("%p"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn metrics_port_ranges() {
+        let m = parse_metrics("127.0.0.1:9404-9410").unwrap();
+        assert_eq!((m.port, m.last_port), (9404, 9410));
+        assert_eq!(m.ports().count(), 7);
+        assert_eq!(m.socket_addr_string_for(9405), "127.0.0.1:9405");
+        let m = parse_metrics("9404-9404").unwrap();
+        assert_eq!((m.host.as_str(), m.port, m.last_port), ("127.0.0.1", 9404, 9404));
+        let m = parse_metrics("[::1]:80-81").unwrap();
+        assert_eq!(m.socket_addr_string_for(81), "[::1]:81");
+        let m = parse_metrics("0").unwrap();
+        assert_eq!((m.port, m.last_port), (0, 0), "a single random port");
+        for bad in ["9410-9404", "0-10", "h:1-", "h:-5", "h:1-2-3", "h:1-99999"] {
+            assert!(parse_metrics(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pause_budget_reference_paths_and_runtime() {
+        let o = AgentOptions::default();
+        assert_eq!(o.pause_budget, Duration::from_millis(100));
+        assert_eq!(o.reference_paths, ReferencePaths::Budget);
+        assert!(!o.runtime.any());
+        let o = AgentOptions::parse(Some(
+            "pause-budget=250ms,reference-paths=full,runtime=classloading+managed-memory",
+        ))
+        .unwrap();
+        assert_eq!(o.pause_budget, Duration::from_millis(250));
+        assert_eq!(o.reference_paths, ReferencePaths::Full);
+        assert!(o.runtime.classloading && o.runtime.managed_memory);
+        assert_eq!(
+            AgentOptions::parse(Some("pause-budget=2s")).unwrap().pause_budget,
+            Duration::from_secs(2)
+        );
+        let r = |v: &str| AgentOptions::parse(Some(&format!("runtime={v}"))).map(|o| o.runtime);
+        assert_eq!(
+            r("managed-memory+classloading").unwrap(),
+            RuntimeComponents {
+                classloading: true,
+                managed_memory: true
+            }
+        );
+        assert_eq!(r("off").unwrap(), RuntimeComponents::default());
+        assert!(r("classloading").unwrap().classloading && !r("classloading").unwrap().managed_memory);
+        for bad in ["", "on", "classloading+classloading", "classloading+", "memory"] {
+            let e = r(bad).unwrap_err();
+            assert!(
+                e.to_string().contains("'runtime'") && e.to_string().contains("managed-memory"),
+                "{e}"
+            );
+        }
+        for bad in ["0ms", "61s", "100", "ms", "1.5s", "100 us", "-1ms"] {
+            let e = AgentOptions::parse(Some(&format!("pause-budget={bad}"))).unwrap_err();
+            assert!(e.to_string().contains("'pause-budget'"), "{e}");
+        }
+        assert!(AgentOptions::parse(Some("reference-paths=all")).is_err());
+    }
+
     proptest! {
         #[test]
         fn parser_never_panics_and_errors_are_one_line(s in "\\PC{0,64}") {
@@ -339,7 +601,7 @@ mod tests {
         #[test]
         fn structured_strings_never_panic(
             items in proptest::collection::vec(
-                ("(report|metrics|leak-gc-cycles|log|x)", "[=]?", "[a-z0-9:.\\[\\]/-]{0,12}"), 0..5)
+                ("(report|metrics|leak-gc-cycles|log|pause-budget|reference-paths|runtime|x)", "[=]?", "[a-z0-9:.\\[\\]/-]{0,12}"), 0..5)
         ) {
             let s = items.iter().map(|(k, e, v)| format!("{k}{e}{v}")).collect::<Vec<_>>().join(",");
             let _ = AgentOptions::parse(Some(&s));
