@@ -447,7 +447,7 @@ impl SlotPool {
         self.table.is_closed()
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn table(&self) -> &SharedTable {
         &self.table
     }

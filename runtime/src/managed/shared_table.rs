@@ -359,7 +359,7 @@ impl SharedTable {
 
     /// Pushes page `i` on the warm stack whatever its state: corrupts the table, for tests of
     /// the checker.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn push_warm_for_test(&self, i: u32) {
         self.push_chain(WARM, &[i]);
     }
