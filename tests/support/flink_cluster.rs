@@ -38,11 +38,16 @@ use std::time::{Duration, Instant};
 
 #[allow(unused_imports)] // not every test binary uses every helper
 pub use jobs::{build_job_jar, JobOutcome};
+#[allow(unused_imports)]
 pub use process::{free_port_range, processes_naming};
 
 use super::{flink_home, jdk_tool};
 use conf::{write_conf, CLEARED_ENV};
 use process::{cmdline, free_ports, names_dir, output_within, signal, spawn_watchdog};
+
+/// The main classes `flink-daemon.sh` runs for a TaskManager and a session JobManager.
+const TASKMANAGER_CLASS: &str = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner";
+const JOBMANAGER_CLASS: &str = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint";
 
 /// One cluster at a time per test binary.
 static CLUSTER_LOCK: Mutex<()> = Mutex::new(());
@@ -324,11 +329,14 @@ impl FlinkCluster {
     /// Stops every daemon: SIGTERM to the TaskManagers, then to the JobManager (each group waited
     /// for up to 15 s), then SIGKILL to any left, by the pids in the pid files. Idempotent.
     pub fn shutdown(&mut self) -> Shutdown {
-        let listed = self.listed_pids();
-        let (tms, jms): (Vec<u32>, Vec<u32>) = listed.into_iter().filter(|&p| self.ours(p).is_some()).partition(|&p| {
-            self.ours(p)
-                .is_some_and(|a| a.iter().any(|s| s.ends_with("TaskManagerRunner")))
-        });
+        let (mut tms, mut jms) = (Vec::new(), Vec::new());
+        for pid in self.listed_pids() {
+            match self.ours(pid) {
+                Some(args) if args.iter().any(|a| a == TASKMANAGER_CLASS) => tms.push(pid),
+                Some(_) => jms.push(pid),
+                None => {}
+            }
+        }
         let mut report = Shutdown::default();
         let mut stubborn = Vec::new();
         for group in [tms, jms] {
@@ -435,13 +443,7 @@ impl FlinkCluster {
             }
         }
         for pid in self.listed_pids() {
-            let Some(args) = self.ours(pid) else {
-                panic!(
-                    "Flink {} daemon {pid} died at start:\n{}",
-                    self.version,
-                    self.log_tails(60)
-                );
-            };
+            let args = self.daemon_args(pid);
             let log = args
                 .iter()
                 .find_map(|a| a.strip_prefix("-Dlog.file="))
@@ -452,7 +454,7 @@ impl FlinkCluster {
                 out: log.with_extension("out"),
                 log,
             };
-            if args.iter().any(|a| a.ends_with("TaskManagerRunner")) {
+            if args.iter().any(|a| a == TASKMANAGER_CLASS) {
                 let id = args
                     .iter()
                     .find_map(|a| a.strip_prefix("taskmanager.resource-id="))
@@ -479,6 +481,24 @@ impl FlinkCluster {
             "TaskManagers found in the pid files"
         );
         assert!(self.jobmanager.is_some(), "no JobManager in the pid files");
+    }
+
+    /// The argv of a daemon the scripts started, once it is the JVM: `flink-daemon.sh` writes the
+    /// pid of its background subshell, which `exec`s java only a moment later.
+    fn daemon_args(&self, pid: u32) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match self.ours(pid) {
+                Some(args) if args.iter().any(|a| a == TASKMANAGER_CLASS || a == JOBMANAGER_CLASS) => return args,
+                Some(args) if Instant::now() > deadline => panic!("daemon {pid} is not a Flink JVM: {args:?}"),
+                Some(_) => std::thread::sleep(Duration::from_millis(20)),
+                None => panic!(
+                    "Flink {} daemon {pid} died at start:\n{}",
+                    self.version,
+                    self.log_tails(60)
+                ),
+            }
+        }
     }
 
     /// Waits until REST `/taskmanagers` lists every TaskManager; fails fast when a daemon dies.
