@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::flink_cluster::{free_port_range, processes_naming, FlinkCluster};
+use support::flink_cluster::{cpu_seconds, free_port_range, processes_naming, FlinkCluster};
 use support::*;
 
 const JOB_TIMEOUT: Duration = Duration::from_secs(120);
@@ -54,10 +54,13 @@ fn smoke(version: &str, ending: Ending) {
         libtmrt().display(),
         reports.display()
     );
-    let clock = Instant::now();
-    let phase = |what: &str| eprintln!("flink {version}: {what} at {:.1} s", clock.elapsed().as_secs_f64());
     let mut cluster = builder.taskmanagers(2).slots(2).taskmanager_java_opts(&agent).start();
-    phase("cluster up");
+    let clock = Instant::now();
+    let phase = |what: &str| eprintln!("flink {version}: {what} at +{:.1} s", clock.elapsed().as_secs_f64());
+    eprintln!(
+        "flink {version}: cluster up in {:.1} s",
+        cluster.startup_time().as_secs_f64()
+    );
     let tms = cluster.taskmanagers().to_vec();
     assert_eq!(tms.len(), 2);
     assert_ne!(tms[0].pid, tms[1].pid);
@@ -133,6 +136,13 @@ fn smoke(version: &str, ending: Ending) {
     assert_ne!(ports[0], ports[1], "two TaskManagers on one metrics port");
 
     phase("metrics read, GCs done");
+    let cpu = |pid| cpu_seconds(pid).unwrap_or(f64::NAN);
+    eprintln!(
+        "flink {version}: CPU s so far: JobManager {:.1}, TaskManagers {:.1} and {:.1}",
+        cpu(cluster.jobmanager().pid),
+        cpu(tms[0].pid),
+        cpu(tms[1].pid)
+    );
     // Graceful stop: each TaskManager exits and its agent writes its report at VM death.
     for tm in &tms {
         assert!(

@@ -39,11 +39,11 @@ use std::time::{Duration, Instant};
 #[allow(unused_imports)] // not every test binary uses every helper
 pub use jobs::{build_job_jar, JobOutcome};
 #[allow(unused_imports)]
-pub use process::{free_port_range, processes_naming};
+pub use process::{cpu_seconds, free_port_range, processes_naming};
 
 use super::{flink_home, jdk_tool};
 use conf::{write_conf, CLEARED_ENV};
-use process::{cmdline, free_ports, names_dir, output_within, signal, spawn_watchdog};
+use process::{alive, cmdline, free_ports, names_dir, output_within, signal, spawn_watchdog};
 
 /// The main classes `flink-daemon.sh` runs for a TaskManager and a session JobManager.
 const TASKMANAGER_CLASS: &str = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner";
@@ -117,6 +117,7 @@ impl ClusterBuilder {
     /// was started is stopped first (by the returned value's `Drop`, which also runs then).
     pub fn start(self) -> FlinkCluster {
         let lock = CLUSTER_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+        let began = Instant::now();
         let dir = self.dir.clone();
         let (conf_dir, log_dir, pid_dir) = (dir.join("conf"), dir.join("log"), dir.join("pid"));
         for d in [&conf_dir, &log_dir, &pid_dir, &dir.join("tmp"), &dir.join("web-upload")] {
@@ -137,10 +138,12 @@ impl ClusterBuilder {
             rest,
             jobmanager: None,
             taskmanagers: Vec::new(),
+            startup: Duration::ZERO,
             _lock: lock,
         };
         cluster.launch(self.taskmanagers);
         cluster.await_registration(self.taskmanagers, self.start_timeout);
+        cluster.startup = began.elapsed();
         cluster
     }
 }
@@ -191,6 +194,7 @@ pub struct FlinkCluster {
     rest: SocketAddr,
     jobmanager: Option<Daemon>,
     taskmanagers: Vec<TaskManager>,
+    startup: Duration,
     watchdog: Option<(Child, ChildStdin)>,
     _lock: MutexGuard<'static, ()>,
 }
@@ -242,6 +246,12 @@ impl FlinkCluster {
 
     pub fn jobmanager(&self) -> &Daemon {
         self.jobmanager.as_ref().expect("the JobManager was started")
+    }
+
+    /// From running the start scripts to every TaskManager registered (not counting the wait for
+    /// another cluster of this test binary to stop).
+    pub fn startup_time(&self) -> Duration {
+        self.startup
     }
 
     /// The TaskManagers started, by index (including ones stopped since).
@@ -484,20 +494,28 @@ impl FlinkCluster {
     }
 
     /// The argv of a daemon the scripts started, once it is the JVM: `flink-daemon.sh` writes the
-    /// pid of its background subshell, which `exec`s java only a moment later.
+    /// pid of its background subshell, which `exec`s java only a moment later (and during the
+    /// `exec` the process's cmdline reads empty for an instant). Dead means gone or a zombie.
     fn daemon_args(&self, pid: u32) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            match self.ours(pid) {
-                Some(args) if args.iter().any(|a| a == TASKMANAGER_CLASS || a == JOBMANAGER_CLASS) => return args,
-                Some(args) if Instant::now() > deadline => panic!("daemon {pid} is not a Flink JVM: {args:?}"),
-                Some(_) => std::thread::sleep(Duration::from_millis(20)),
-                None => panic!(
+            let args = self.ours(pid);
+            if let Some(args) = &args {
+                if args.iter().any(|a| a == TASKMANAGER_CLASS || a == JOBMANAGER_CLASS) {
+                    return args.clone();
+                }
+            }
+            if !alive(pid) {
+                panic!(
                     "Flink {} daemon {pid} died at start:\n{}",
                     self.version,
                     self.log_tails(60)
-                ),
+                );
             }
+            if Instant::now() > deadline {
+                panic!("daemon {pid} did not become a Flink JVM within 60 s: {args:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

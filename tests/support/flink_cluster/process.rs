@@ -88,6 +88,29 @@ pub(super) fn names_dir(args: &[String], dir: &Path) -> bool {
     args.iter().any(|a| a == dir.as_ref() || a.contains(&inside))
 }
 
+/// CPU time (user + system) a live process has used so far, from `/proc/PID/stat` (in USER_HZ
+/// ticks, 100 per second on Linux): a figure that, unlike wall time, does not grow with the load
+/// other work puts on the machine.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name (which may hold spaces): state is field 3,
+    // utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i - 3).and_then(|f| f.parse::<u64>().ok());
+    Some((ticks(14)? + ticks(15)?) as f64 / 100.0)
+}
+
+/// Whether `pid` is a process that has not exited: its `/proc/PID/stat` exists and its state is
+/// neither zombie (`Z`) nor dead (`X`).
+pub(super) fn alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next());
+    !matches!(state, None | Some("Z") | Some("X"))
+}
+
 /// The argv of a live process (`None` when gone, unreadable or a zombie, whose cmdline is empty).
 pub(super) fn cmdline(pid: u32) -> Option<Vec<String>> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
