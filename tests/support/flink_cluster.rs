@@ -77,9 +77,18 @@ pub struct ClusterBuilder {
     tm_java_opts: String,
     config: BTreeMap<String, String>,
     start_timeout: Duration,
+    extra_lib: Vec<PathBuf>,
 }
 
 impl ClusterBuilder {
+    /// Jars added to the cluster's `lib/` (as a user adds libraries there), without touching the
+    /// cached FLINK_HOME: the cluster gets its own lib directory (`FLINK_LIB_DIR`) with links to
+    /// the home's jars and these.
+    pub fn lib_jars(mut self, jars: &[PathBuf]) -> Self {
+        self.extra_lib.extend(jars.iter().cloned());
+        self
+    }
+
     /// Number of TaskManagers (default 2).
     pub fn taskmanagers(mut self, n: usize) -> Self {
         assert!(n > 0, "a cluster needs a TaskManager");
@@ -124,6 +133,18 @@ impl ClusterBuilder {
             let _ = std::fs::remove_dir_all(d);
             std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
         }
+        let lib_dir = (!self.extra_lib.is_empty()).then(|| {
+            let lib = dir.join("lib");
+            let _ = std::fs::remove_dir_all(&lib);
+            std::fs::create_dir_all(&lib).unwrap();
+            let home_jars = std::fs::read_dir(self.home.join("lib")).unwrap().flatten().map(|e| e.path());
+            for jar in home_jars.chain(self.extra_lib.iter().cloned()) {
+                let link = lib.join(jar.file_name().unwrap());
+                std::os::unix::fs::symlink(&jar, &link)
+                    .unwrap_or_else(|e| panic!("{} -> {}: {e}", link.display(), jar.display()));
+            }
+            lib
+        });
         let ports = free_ports(3);
         let rest = SocketAddr::from(([127, 0, 0, 1], ports[0]));
         write_conf(&self, &conf_dir, ports[0], ports[1], ports[2]);
@@ -139,6 +160,7 @@ impl ClusterBuilder {
             jobmanager: None,
             taskmanagers: Vec::new(),
             startup: Duration::ZERO,
+            lib_dir,
             _lock: lock,
         };
         cluster.launch(self.taskmanagers);
@@ -196,6 +218,8 @@ pub struct FlinkCluster {
     taskmanagers: Vec<TaskManager>,
     startup: Duration,
     watchdog: Option<(Child, ChildStdin)>,
+    /// The cluster's own lib directory when jars were added to it.
+    lib_dir: Option<PathBuf>,
     _lock: MutexGuard<'static, ()>,
 }
 
@@ -214,6 +238,7 @@ impl FlinkCluster {
             tm_java_opts: String::new(),
             config: BTreeMap::new(),
             start_timeout: Duration::from_secs(180),
+            extra_lib: Vec::new(),
         })
     }
 
@@ -416,6 +441,9 @@ impl FlinkCluster {
             .env("FLINK_PID_DIR", &self.pid_dir)
             .env("FLINK_IDENT_STRING", "tmrt")
             .stdin(Stdio::null());
+        if let Some(lib) = &self.lib_dir {
+            cmd.env("FLINK_LIB_DIR", lib);
+        }
         cmd
     }
 
