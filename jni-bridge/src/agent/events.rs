@@ -84,6 +84,8 @@ pub unsafe fn load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> jint {
         line_numbers: wanted.has(CAN_GET_LINE_NUMBERS),
         source_file: wanted.has(CAN_GET_SOURCE_FILE_NAME),
     };
+    // The drop-in runtime decides before any of Flink's classes loads.
+    let class_file_hook = super::dropin::on_load(&jvmti, &options, late);
     let mut registration: RawMonitor = std::ptr::null_mut();
     // SAFETY: a static NUL-terminated name; writable out-pointer.
     if unsafe { jvmti.create_raw_monitor(c"tmrt-loader-registration".as_ptr(), &mut registration) } != ERROR_NONE {
@@ -120,6 +122,10 @@ pub unsafe fn load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> jint {
     callbacks.set(EVENT_CLASS_LOAD, class_load as *const c_void);
     callbacks.set(EVENT_GARBAGE_COLLECTION_FINISH, gc_finish as *const c_void);
     callbacks.set(EVENT_OBJECT_FREE, object_free as *const c_void);
+    callbacks.set(
+        super::dropin::hook::EVENT_CLASS_FILE_LOAD_HOOK,
+        super::dropin::class_file_load_hook as *const c_void,
+    );
     // SAFETY: a valid callbacks table of the declared size.
     let rc = unsafe { jvmti.set_event_callbacks(&callbacks, std::mem::size_of::<EventCallbacks>() as jint) };
     if rc != ERROR_NONE {
@@ -136,6 +142,9 @@ pub unsafe fn load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> jint {
     }
     if features.object_free {
         events.push(EVENT_OBJECT_FREE);
+    }
+    if class_file_hook {
+        events.push(super::dropin::hook::EVENT_CLASS_FILE_LOAD_HOOK);
     }
     for e in events {
         // SAFETY: OnLoad or live phase; the capabilities for these events were added.
@@ -223,9 +232,6 @@ fn writable_parent(path: &std::path::Path) -> Result<(), String> {
 fn start(agent: &'static Agent, env: &mut JNIEnv<'_>, vm: *mut JavaVM) {
     loaders::enumerate_loaded(agent, env);
     thread::start(agent, vm);
-    if agent.options.runtime.any() {
-        eprintln!("tmrt agent: runtime= is not available in this build; Flink's own classloaders and MemoryManager stay in place");
-    }
     if let Some(addr) = &agent.options.metrics {
         if !addr.is_loopback() {
             agent.log(LogLevel::Info, || {

@@ -13,6 +13,7 @@
 //! [`state`]. JVMTI bindings are hand-written in [`jvmti`].
 
 pub mod analysis;
+pub mod dropin;
 pub mod events;
 pub mod figures;
 pub mod heap_path;

@@ -15,6 +15,7 @@ pub mod model;
 pub mod options;
 pub mod prometheus;
 pub mod report;
+pub mod runtime_report;
 pub mod tag;
 pub mod walk;
 
