@@ -14,7 +14,6 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use flate2::{Decompress, FlushDecompress, Status};
 use zip::{CompressionMethod, ZipArchive};
 
 /// Bounds on what a jar may declare.
@@ -402,48 +401,25 @@ fn find_ignore_ascii_case(bytes: &[u8], pattern: &[u8]) -> Option<usize> {
 }
 
 thread_local! {
-    /// One inflater per thread, reset for each entry: no per-entry window allocation.
-    static INFLATER: std::cell::RefCell<Decompress> = std::cell::RefCell::new(Decompress::new(false));
+    /// One decompressor per thread, reused for every entry.
+    static INFLATER: std::cell::RefCell<libdeflater::Decompressor> = std::cell::RefCell::new(libdeflater::Decompressor::new());
     /// The compressed bytes of the entry being read, reused.
     static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Inflates a raw deflate stream into `out`, which must be exactly the declared size: a stream
-/// that inflates past it, or ends short of it, is an error.
+/// that inflates past it (libdeflate stops at the end of `out`), or ends short of it, is an
+/// error.
 fn inflate_into(input: &[u8], out: &mut [u8]) -> Result<(), String> {
     INFLATER.with(|cell| {
         let mut d = cell.borrow_mut();
-        d.reset(false);
-        let size = out.len();
-        loop {
-            let (in_before, out_before) = (d.total_in() as usize, d.total_out() as usize);
-            let status = d
-                .decompress(&input[in_before..], &mut out[out_before..], FlushDecompress::Finish)
-                .map_err(|e| format!("invalid deflate data: {e}"))?;
-            let produced = d.total_out() as usize;
-            match status {
-                Status::StreamEnd if produced == size => return Ok(()),
-                Status::StreamEnd => return Err(format!("inflates to {produced} bytes but declares {size}")),
-                _ if produced == size => {
-                    // Output full: the stream must end here, without a byte more.
-                    let mut probe = [0u8; 1];
-                    let in_now = d.total_in() as usize;
-                    let st = d
-                        .decompress(&input[in_now..], &mut probe, FlushDecompress::Finish)
-                        .map_err(|e| format!("invalid deflate data: {e}"))?;
-                    return if d.total_out() as usize > size {
-                        Err(format!("inflates past its declared {size} bytes (zip bomb?)"))
-                    } else if st == Status::StreamEnd {
-                        Ok(())
-                    } else {
-                        Err("truncated deflate data".to_string())
-                    };
-                }
-                _ if d.total_in() as usize == in_before && produced == out_before => {
-                    return Err("truncated deflate data".to_string());
-                }
-                _ => {}
+        match d.deflate_decompress(input, out) {
+            Ok(n) if n == out.len() => Ok(()),
+            Ok(n) => Err(format!("inflates to {n} bytes but declares {}", out.len())),
+            Err(libdeflater::DecompressionError::InsufficientSpace) => {
+                Err(format!("inflates past its declared {} bytes (zip bomb?)", out.len()))
             }
+            Err(libdeflater::DecompressionError::BadData) => Err("invalid or truncated deflate data".to_string()),
         }
     })
 }
