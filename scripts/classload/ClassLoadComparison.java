@@ -66,20 +66,24 @@ public class ClassLoadComparison {
             try (JarFile jf = new JarFile(jars.get(i))) {
                 Enumeration<JarEntry> en = jf.entries();
                 while (en.hasMoreElements()) {
-                    JarEntry e = en.nextElement();
-                    String n = e.getName();
+                    String n = en.nextElement().getName();
                     entries.add(n);
                     if (n.endsWith(".class") && !n.startsWith("META-INF/") && !n.endsWith("module-info.class")) {
-                        String cn = n.substring(0, n.length() - 6).replace('/', '.');
-                        if (names.add(cn)) {
-                            try (InputStream in = jf.getInputStream(e)) {
-                                byte[] b = in.readAllBytes();
-                                bytes.put(cn, b);
-                                jarOf.put(cn, jars.get(i).getName());
-                                classBytes += b.length;
-                            }
-                        }
+                        names.add(n.substring(0, n.length() - 6).replace('/', '.'));
                     }
+                }
+            }
+        }
+        // The limit's bytes: each class as URLClassLoader finds it (Class-Path manifests included).
+        try (URLClassLoader finder = new URLClassLoader(urls, null)) {
+            for (String cn : names) {
+                URL u = finder.getResource(cn.replace('.', '/') + ".class");
+                try (InputStream in = u.openStream()) {
+                    byte[] b = in.readAllBytes();
+                    bytes.put(cn, b);
+                    String s = u.toString();
+                    jarOf.put(cn, s.substring(s.lastIndexOf('/', s.indexOf("!/")) + 1, s.indexOf("!/")));
+                    classBytes += b.length;
                 }
             }
         }
@@ -243,12 +247,7 @@ public class ClassLoadComparison {
             return "loader " + c.getClassLoader();
         }
         String loc = cs.getLocation().toString();
-        for (int i = 0; i < sideUrls.length; i++) {
-            if (sideUrls[i].toString().equals(loc)) {
-                return "jar " + urls[i].getFile().replaceAll(".*/", "");
-            }
-        }
-        return "other " + loc;
+        return "jar " + loc.substring(loc.lastIndexOf('/') + 1);
     }
 
     /** A URL of a copied jar written as the URL of the original. */
