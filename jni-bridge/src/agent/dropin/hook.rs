@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 use jni::sys::{jclass, jint, jobject};
 
-use super::super::jvmti::{Jvmti, RawEnv};
+use super::super::jvmti::sys::{RawEnv, RawJvmti};
 use super::{calls, state};
 
 /// `JVMTI_EVENT_CLASS_FILE_LOAD_HOOK`.
@@ -54,8 +54,7 @@ pub unsafe extern "system" fn class_file_load_hook(
             return;
         }
         let replacement = &swap.substitution.replacement;
-        let env = Jvmti(jvmti);
-        let Some(p) = calls::allocate(&env, replacement.len()) else {
+        let Some(p) = calls::allocate_raw(RawJvmti(jvmti), replacement.len()) else {
             return;
         };
         // SAFETY: `p` holds `replacement.len()` bytes just allocated; the out-pointers are the

@@ -59,7 +59,7 @@ fn state() -> Option<&'static DropIn> {
 }
 
 /// Decides the drop-in components for `options` and records the outcome; returns whether the
-/// `ClassFileLoadHook` must be enabled. Prints one line per requested component.
+/// `ClassFileLoadHook` must be enabled ([`wants_hook`]). Prints one line per requested component.
 pub fn on_load(jvmti: &Jvmti, options: &AgentOptions, late: bool) -> bool {
     let requested = |c: &str| match c {
         "classloading" => options.runtime.classloading,
@@ -242,6 +242,19 @@ fn library_dir() -> Option<PathBuf> {
         (start <= addr && addr < end && path.starts_with('/'))
             .then(|| Path::new(path).parent().map(Path::to_path_buf))?
     })
+}
+
+/// Registers the `ClassFileLoadHook` callback (enabled only when [`wants_hook`]).
+pub fn fill(callbacks: &mut super::jvmti::EventCallbacks) {
+    callbacks.set(
+        hook::EVENT_CLASS_FILE_LOAD_HOOK,
+        class_file_load_hook as *const std::ffi::c_void,
+    );
+}
+
+/// Whether the `ClassFileLoadHook` must be enabled (a component is active).
+pub fn wants_hook() -> bool {
+    state().is_some_and(|s| !s.swaps.is_empty())
 }
 
 /// The drop-in runtime's state for the metrics and the report.
