@@ -372,4 +372,43 @@ pub(crate) mod tests {
         b[at + 1] = 1;
         assert!(parse(&b).unwrap_err().0.contains("this_class"));
     }
+
+    mod props {
+        use super::super::parse;
+        use super::tiny_class;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+
+            /// Arbitrary bytes (with the magic, so that parsing goes past it) never panic.
+            #[test]
+            fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+                let mut b = vec![0xCA, 0xFE, 0xBA, 0xBE];
+                b.extend(body);
+                let _ = parse(&b);
+            }
+
+            /// A valid class with bytes flipped, cut or inserted parses or fails, never panics;
+            /// untouched it parses to the same shape.
+            #[test]
+            fn mutated_classes_never_panic(
+                edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 1..6),
+                nested in any::<bool>(),
+            ) {
+                let original = tiny_class(nested);
+                let mut b = original.clone();
+                for (at, byte, kind) in edits {
+                    let at = at % (b.len() + 1);
+                    match kind {
+                        0 if at < b.len() => b[at] = byte,
+                        1 => b.insert(at, byte),
+                        _ => b.truncate(at),
+                    }
+                }
+                let _ = parse(&b);
+                prop_assert_eq!(parse(&original).unwrap().name, "a/B");
+            }
+        }
+    }
 }
