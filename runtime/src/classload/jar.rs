@@ -116,6 +116,7 @@ pub mod flags {
 pub struct Jar {
     path: PathBuf,
     file: Arc<File>,
+    file_len: u64,
     archive: ZipArchive<PositionedFile>,
     entries: Vec<JarEntry>,
     manifest: Option<usize>,
@@ -204,6 +205,7 @@ impl Jar {
         let mut jar = Jar {
             path: path.to_path_buf(),
             file,
+            file_len: len,
             archive,
             entries,
             manifest: manifest.or(manifest_ci),
@@ -307,8 +309,13 @@ impl Jar {
         const LOCAL_HEADER: usize = 30;
         const SLACK: usize = 64;
         let csize = usize::try_from(meta.compressed_size).map_err(|_| "too large".to_string())?;
-        if meta.compressed_size > self.limits.max_entry_size.saturating_mul(2) + 1024 {
-            return Err(format!("declares {} compressed bytes", meta.compressed_size));
+        if meta.compressed_size > self.limits.max_entry_size.saturating_mul(2) + 1024
+            || meta.header_start.saturating_add(meta.compressed_size) > self.file_len
+        {
+            return Err(format!(
+                "declares {} compressed bytes, more than the jar holds",
+                meta.compressed_size
+            ));
         }
         let guess = LOCAL_HEADER + meta.name.len() + SLACK + csize;
         buf.clear();
