@@ -238,16 +238,7 @@ fn fixture(test: &str) -> PathBuf {
         "$D/missing.jar".to_string(),
         format!("{}/", classes_dir.display()),
     ];
-    let urls: Vec<String> = urls
-        .iter()
-        .map(|u| {
-            if u.starts_with('/') {
-                format!("file:{u}")
-            } else {
-                format!("file:{u}")
-            }
-        })
-        .collect();
+    let urls: Vec<String> = urls.iter().map(|u| format!("file:{u}")).collect();
     std::fs::write(dir.join("urls.txt"), urls.join("\n") + "\n").unwrap();
     let mut classes: Vec<String> = [
         "com.acme.Dup",
@@ -451,7 +442,8 @@ fn fail_safe_leaves_flink_untouched_with_one_line() {
     let fake = fake_flink(&dir, &flink_dist("1.20.3").unwrap());
     let fake_cp = format!("{}:{cp}", fake.display());
     let (plain_fake, _, _) = run(&fake_cp, None, &[], &[&d, "7", "150"]);
-    let cases: Vec<(&str, String, Vec<(&str, String)>, &str)> = vec![
+    type Case<'a> = (&'a str, String, Vec<(&'a str, String)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "missing tmrt.jar",
             cp.clone(),
