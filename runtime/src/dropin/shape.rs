@@ -13,7 +13,7 @@
 //!
 //! An original matches when (see [`check_original`]) it is the named class, has the given
 //! superclass, declares every listed member, declares no non-private member that is not
-//! listed (other classes of Flink may link against any of those, and the replacement was
+//! listed (its static initializer aside) (other classes of Flink may link against any of those, and the replacement was
 //! written against the list), and hosts no nest (nest members may use its private members).
 //! A replacement fits its original when (see [`check_replacement`]) it has the same class
 //! access, superclass and interfaces, and declares every listed member with the same
