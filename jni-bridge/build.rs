@@ -133,6 +133,9 @@ fn pack_jar(what: &str, parts: &[PathBuf], jar_path: &Path) {
     let jar = jdk_tool("jar");
     let mut cmd = Command::new(&jar);
     cmd.arg("--create").arg("--file").arg(&tmp);
+    // No META-INF/MANIFEST.MF: with runtime= the agent appends tmrt.jar to the application
+    // class path, where a manifest would show up in getResources("META-INF/MANIFEST.MF").
+    cmd.arg("--no-manifest");
     for part in parts {
         cmd.arg("-C").arg(part).arg(".");
     }

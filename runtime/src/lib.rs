@@ -7,6 +7,7 @@
 
 pub mod classload;
 pub mod config;
+pub mod dropin;
 pub mod emulator;
 pub mod managed;
 pub mod memory;

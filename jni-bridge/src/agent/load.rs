@@ -60,6 +60,8 @@ unsafe fn try_load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> Result
     let jvmti = unsafe { Jvmti::new(vm) }
         .ok_or_else(|| Refused(2, "tmrt agent: this JVM offers no JVMTI 1.2 environment".into()))?;
     let features = capabilities(&jvmti)?;
+    // The drop-in runtime decides before any of Flink's classes loads.
+    super::dropin::on_load(&jvmti, &options, late);
     let registration = jvmti
         .create_raw_monitor(c"tmrt-loader-registration")
         .map_err(|e| Refused(4, format!("tmrt agent: cannot create a JVMTI raw monitor ({e})")))?;
@@ -133,6 +135,7 @@ fn register_events(agent: &Agent, late: bool) -> Result<(), Refused> {
     let jvmti = agent.jvmti;
     let mut callbacks = EventCallbacks::empty();
     events::fill(&mut callbacks);
+    super::dropin::fill(&mut callbacks);
     // Enabling the events without callbacks would run the JVM with an agent that sees nothing.
     jvmti
         .set_event_callbacks(&callbacks)
@@ -146,6 +149,9 @@ fn register_events(agent: &Agent, late: bool) -> Result<(), Refused> {
     }
     if agent.features.object_free {
         wanted.push(EVENT_OBJECT_FREE);
+    }
+    if super::dropin::wants_hook() {
+        wanted.push(super::dropin::hook::EVENT_CLASS_FILE_LOAD_HOOK);
     }
     for e in wanted {
         jvmti

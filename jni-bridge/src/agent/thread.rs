@@ -61,7 +61,8 @@ fn run(agent: &'static Agent) {
             if let Ok(figures) = analysis::refresh(agent, &mut env, false) {
                 // Render outside the model lock: `ClassLoad` callbacks take it for every class.
                 let report = agent.model.lock().report(&figures);
-                let text = prometheus::render(&report);
+                let mut text = prometheus::render(&report);
+                super::dropin::add_metrics(&mut text);
                 *agent.metrics_text.lock() = Arc::new(text);
             }
             agent.metrics_rendered.store(requested, Ordering::Release);
