@@ -10,7 +10,6 @@
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 
 use jni::sys::{jclass, jint, jlong, jobject, JavaVM, JNI_OK};
 use jni::JNIEnv;
@@ -103,9 +102,7 @@ pub unsafe fn load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> jint {
         dead: AtomicBool::new(false),
         first_untracked_loader: std::sync::atomic::AtomicU32::new(u32::MAX),
         figures: Mutex::new(JvmFigures::default()),
-        metrics_text: Mutex::new(Arc::new(String::new())),
-        metrics_requested: AtomicU64::new(0),
-        metrics_rendered: AtomicU64::new(0),
+        metrics: metrics::Exposition::new(),
         agent_thread: std::sync::OnceLock::new(),
         class_load_events: AtomicU64::new(0),
         class_load_nanos: AtomicU64::new(0),

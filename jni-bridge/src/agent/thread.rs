@@ -9,7 +9,6 @@
 
 use std::ffi::c_void;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
 use jni::sys::{JavaVM, JavaVMAttachArgs, JNI_OK, JNI_VERSION_1_8};
@@ -68,15 +67,13 @@ fn run(agent: &'static Agent, vm: *mut JavaVM) {
     };
     let mut last_epoch = agent.gc_epoch.load(Ordering::Acquire);
     loop {
-        let requested = agent.metrics_requested.load(Ordering::Acquire);
-        if requested > agent.metrics_rendered.load(Ordering::Acquire) {
-            if let Ok(figures) = analysis::refresh(agent, &mut env, false) {
+        if let Some(upto) = agent.metrics.pending() {
+            let text = analysis::refresh(agent, &mut env, false).ok().map(|figures| {
                 // Render outside the model lock: `ClassLoad` callbacks take it for every class.
                 let report = agent.model.lock().report(&figures);
-                let text = prometheus::render(&report);
-                *agent.metrics_text.lock() = Arc::new(text);
-            }
-            agent.metrics_rendered.store(requested, Ordering::Release);
+                prometheus::render(&report)
+            });
+            agent.metrics.publish(upto, text);
         }
         std::thread::park_timeout(IDLE);
         if agent.is_dead() {
