@@ -5,7 +5,8 @@
 //! (`tmrt-metrics-http`), at most [`MAX_CONNECTIONS`] at once, so that a slow or idle client
 //! never delays a scrape. Each connection has deadlines for the whole exchange, not per read: its
 //! request head (at most [`MAX_REQUEST`] bytes, else 431) must arrive within [`REQUEST_DEADLINE`]
-//! of the accept (else 408), and the answer must be written within [`RESPONSE_DEADLINE`]. When
+//! of the accept (else 408), and the answer must be written within [`RESPONSE_DEADLINE`] (after an
+//! error answer, what the client still sends is drained for at most [`LINGER`]). When
 //! all slots are taken, the connection that has been reading its request longest is dropped
 //! for the new one; connections already answering are never dropped. Only `GET /metrics` and
 //! `GET /` are served (405 for other methods, 404 for other paths); every answer closes the
@@ -35,6 +36,8 @@ pub const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
 pub const RESPONSE_DEADLINE: Duration = Duration::from_secs(5);
 /// How long a scrape waits for the agent thread's fresh rendering.
 pub const RENDER_WAIT: Duration = Duration::from_secs(2);
+/// How long an error answer waits for the client to stop sending before closing.
+pub const LINGER: Duration = Duration::from_secs(1);
 /// Connections served at once (one thread each).
 pub const MAX_CONNECTIONS: usize = 32;
 const HTTP_THREAD_STACK: usize = 256 * 1024;
@@ -277,13 +280,14 @@ fn serve(
         Head::Closed if len == 0 => return Ok(()),
         Head::Closed => return respond(&mut s, deadline, "400 Bad Request", "text/plain", "bad request\n"),
         Head::TimedOut => {
-            return respond(
+            respond(
                 &mut s,
                 deadline,
                 "408 Request Timeout",
                 "text/plain",
                 "request not received in time\n",
-            )
+            )?;
+            return linger(&mut s, &mut buf);
         }
         Head::TooLarge => {
             respond(
@@ -293,21 +297,7 @@ fn serve(
                 "text/plain",
                 "bad request\n",
             )?;
-            // Drain (boundedly) what the client is still sending, so that closing with unread
-            // input does not reset the connection before the client has read the answer.
-            s.shutdown(Shutdown::Write)?;
-            let mut drained = 0;
-            while drained < 16 * MAX_REQUEST {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() || s.set_read_timeout(Some(left)).is_err() {
-                    break;
-                }
-                match s.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => drained += n,
-                }
-            }
-            return Ok(());
+            return linger(&mut s, &mut buf);
         }
     }
     let head = String::from_utf8_lossy(&buf[..len]);
@@ -333,6 +323,26 @@ fn serve(
         ),
         _ => respond(&mut s, deadline, "404 Not Found", "text/plain", "not found\n"),
     }
+}
+
+/// After an error answer to a client still sending: closes the sending side and drains (at most
+/// [`LINGER`], a bounded amount) what the client sends meanwhile, so that closing with unread
+/// input does not reset the connection before the client has read the answer.
+fn linger(s: &mut TcpStream, buf: &mut [u8]) -> std::io::Result<()> {
+    s.shutdown(Shutdown::Write)?;
+    let until = Instant::now() + LINGER;
+    let mut drained = 0;
+    while drained < 16 * MAX_REQUEST {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() || s.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match s.read(buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => drained += n,
+        }
+    }
+    Ok(())
 }
 
 fn respond(s: &mut TcpStream, deadline: Instant, status: &str, content_type: &str, body: &str) -> std::io::Result<()> {
