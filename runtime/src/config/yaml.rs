@@ -116,7 +116,7 @@ pub fn decode_yaml_bytes(bytes: Vec<u8>) -> Result<String, YamlError> {
 }
 
 fn decode_utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, usize> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(bytes.len() - 1);
     }
     let units = bytes.chunks_exact(2).map(|c| unit([c[0], c[1]]));
@@ -128,7 +128,7 @@ fn decode_utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, usize>
 }
 
 fn decode_utf32(bytes: &[u8], unit: fn([u8; 4]) -> u32) -> Result<String, usize> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(bytes.len() - bytes.len() % 4);
     }
     let mut out = String::with_capacity(bytes.len() / 4);
