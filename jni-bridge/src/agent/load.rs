@@ -4,7 +4,7 @@
 //! capability only turns a feature off and is said in the report's `limits`.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use jni::sys::{jint, JavaVM};
 use jni::JavaVM as Vm;
@@ -18,6 +18,7 @@ use super::jvmti::{
     CAN_GET_LINE_NUMBERS, CAN_GET_SOURCE_FILE_NAME, CAN_TAG_OBJECTS, EVENT_CLASS_LOAD, EVENT_GARBAGE_COLLECTION_FINISH,
     EVENT_OBJECT_FREE, EVENT_VM_DEATH, EVENT_VM_INIT,
 };
+use super::metrics::Exposition;
 use super::state::{self, Agent, Features, VmPtr};
 use super::watch::Watch;
 
@@ -79,9 +80,7 @@ unsafe fn try_load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> Result
         dead: AtomicBool::new(false),
         first_untracked_loader: AtomicU32::new(u32::MAX),
         figures: Mutex::new(JvmFigures::default()),
-        metrics_text: Mutex::new(Arc::new(String::new())),
-        metrics_requested: AtomicU64::new(0),
-        metrics_rendered: AtomicU64::new(0),
+        metrics: Exposition::new(),
         agent_thread: OnceLock::new(),
         class_load_events: AtomicU64::new(0),
         class_load_nanos: AtomicU64::new(0),
