@@ -284,16 +284,24 @@ mod tests {
         assert_eq!(lives.len(), 2, "the plugin loader is not user code: {lives:?}");
         let a = &lives[0];
         assert_eq!((a.id, a.round, a.seen_after_round), (5, Some(1), 1));
-        assert_eq!((a.released_after_round, a.collected_after_round, a.leaked), (Some(1), Some(2), false));
+        assert_eq!(
+            (a.released_after_round, a.collected_after_round, a.leaked),
+            (Some(1), Some(2), false)
+        );
         let b = &lives[1];
-        assert_eq!((b.id, b.round, b.collected_after_round, b.leaked), (8, Some(2), None, true));
+        assert_eq!(
+            (b.id, b.round, b.collected_after_round, b.leaked),
+            (8, Some(2), None, true)
+        );
         assert_eq!(b.suspects[0].description, "thread \"lingering\"");
         assert_eq!(last.rounds_alive(&job_rounds), vec![2]);
     }
 
     #[test]
     fn without_user_code_facts_released_loaders_count() {
-        let after1 = snapshot(r#"{"loaders":[{"id":4,"class":"tmrt","alive":true,"released":true},{"id":9,"class":"Definer","alive":true}]}"#);
+        let after1 = snapshot(
+            r#"{"loaders":[{"id":4,"class":"tmrt","alive":true,"released":true},{"id":9,"class":"Definer","alive":true}]}"#,
+        );
         let lives = lifetimes(&BTreeSet::new(), &[(1, &after1)], &after1, &BTreeMap::new());
         assert_eq!(lives.len(), 1);
         assert_eq!((lives[0].id, lives[0].round), (4, Some(1)));

@@ -15,6 +15,7 @@
 //! status ([`verdict`]), so that every conclusion is tested without a JVM. Rendering lives in the
 //! `tmrt emulate` command.
 
+pub mod entry;
 pub mod fit;
 pub mod loaders;
 pub mod plan;
@@ -25,6 +26,6 @@ pub mod verdict;
 pub use fit::LinearFit;
 pub use loaders::{lifetimes, AgentSnapshot, DuplicateClass, LoaderLifetime, LoaderView, ReleasedAt};
 pub use plan::{MachineMemory, PlanError, TaskManagerPlan, SHIPPED_DEFAULTS};
-pub use session::{SessionError, SessionOptions};
 pub use round::{Cause, FailureKind, JobOutcome, JvmFigures, LeftoverPages, RoundRecord, SlotOutcome, TaskFailure};
+pub use session::{SessionError, SessionOptions};
 pub use verdict::{assess, AgentLoader, AgentReport, AgentSuspect, Assessment, Evidence, LocatedFailure, Verdict};

@@ -303,7 +303,9 @@ mod tests {
     fn zero_slots_is_refused_before_the_derivation() {
         for v in ["0", "-2", " 0"] {
             let conf = Configuration::from_pairs([(PROCESS_SIZE, "1728m"), (SLOTS, v)]);
-            let e = TaskManagerPlan::from_config(&conf, FlinkVersion::V1_20).unwrap_err().to_string();
+            let e = TaskManagerPlan::from_config(&conf, FlinkVersion::V1_20)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("taskmanager.numberOfTaskSlots must be at least 1"), "{e}");
         }
     }
@@ -318,7 +320,10 @@ mod tests {
             strict_commit_left: None,
         };
         let e = plan.check_fits(&machine).unwrap_err().to_string();
-        assert!(e.contains("cannot be committed") && e.contains("taskmanager.memory.process.size: 100g"), "{e}");
+        assert!(
+            e.contains("cannot be committed") && e.contains("taskmanager.memory.process.size: 100g"),
+            "{e}"
+        );
         let small = TaskManagerPlan::from_config(&Configuration::new(), FlinkVersion::V1_20).unwrap();
         assert!(small.check_fits(&machine).is_ok());
         let strict = MachineMemory {
@@ -337,7 +342,14 @@ mod tests {
             ("env.java.opts.taskmanager", "-Dtm=1"),
         ]);
         let plan = TaskManagerPlan::from_config(&conf, FlinkVersion::V1_20).unwrap();
-        let tail: Vec<&str> = plan.jvm_options.iter().rev().take(3).rev().map(String::as_str).collect();
+        let tail: Vec<&str> = plan
+            .jvm_options
+            .iter()
+            .rev()
+            .take(3)
+            .rev()
+            .map(String::as_str)
+            .collect();
         assert_eq!(tail, ["-XX:+UseSerialGC", "-Da=b", "-Dtm=1"]);
         assert!(plan.jvm_options[0].starts_with("-Xmx"));
     }
@@ -345,7 +357,11 @@ mod tests {
     #[test]
     fn the_flink_session_keeps_flinks_patterns() {
         let plan = TaskManagerPlan::for_flink_session(&Configuration::new(), FlinkVersion::V1_20).unwrap();
-        assert!(!plan.classloading.parent_first_patterns.iter().any(|p| p == EMULATOR_API_PATTERN));
+        assert!(!plan
+            .classloading
+            .parent_first_patterns
+            .iter()
+            .any(|p| p == EMULATOR_API_PATTERN));
     }
 
     #[test]

@@ -40,7 +40,11 @@ pub enum SessionError {
     /// Flink's local derivation refused the pinned configuration.
     Local(MemoryConfigError),
     /// Flink's local derivation would give other resources than the plan's.
-    Mismatch { component: &'static str, plan: u64, local: u64 },
+    Mismatch {
+        component: &'static str,
+        plan: u64,
+        local: u64,
+    },
     /// `parallelism.default` does not parse or is not positive.
     Parallelism(String),
 }
@@ -162,7 +166,10 @@ mod tests {
         assert_eq!(s.options.get("restart-strategy.type"), Some("none"));
         let p = plan(&[], FlinkVersion::V1_13);
         assert_eq!(
-            SessionOptions::from_plan(&p, Path::new("/r")).unwrap().options.get("restart-strategy"),
+            SessionOptions::from_plan(&p, Path::new("/r"))
+                .unwrap()
+                .options
+                .get("restart-strategy"),
             Some("none")
         );
         let p = plan(&[("restart-strategy", "fixed-delay")], FlinkVersion::V1_20);
@@ -174,7 +181,10 @@ mod tests {
     #[test]
     fn user_options_pass_through_and_parallelism_is_read() {
         let p = plan(
-            &[("classloader.resolve-order", "parent-first"), ("parallelism.default", "2")],
+            &[
+                ("classloader.resolve-order", "parent-first"),
+                ("parallelism.default", "2"),
+            ],
             FlinkVersion::V2_2,
         );
         let s = SessionOptions::from_plan(&p, Path::new("/r")).unwrap();

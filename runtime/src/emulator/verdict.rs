@@ -87,8 +87,9 @@ pub struct Evidence<'a> {
     pub final_report: Option<&'a AgentReport>,
     /// Loaders that existed before the job: not the job's, never its leak.
     pub known_before: &'a BTreeSet<LoaderId>,
-    /// Failures after the last round (taking the final report, say).
-    pub end_failures: &'a [TaskFailure],
+    /// Failures around the rounds' own records: a round the driver could not run or report
+    /// (`round: Some`), the final report that could not be taken (`round: None`).
+    pub driver_failures: &'a [LocatedFailure],
 }
 
 /// Draws the verdict. Clean needs every planned round run and completed, the final report taken,
@@ -105,11 +106,7 @@ pub fn assess(e: &Evidence<'_>) -> Assessment {
             })
         })
         .collect();
-    failures.extend(e.end_failures.iter().map(|f| LocatedFailure {
-        round: None,
-        slot: None,
-        failure: f.clone(),
-    }));
+    failures.extend(e.driver_failures.iter().cloned());
     let ran = e.rounds.len();
     if ran < e.planned_rounds as usize && failures.is_empty() {
         failures.push(LocatedFailure {
@@ -242,7 +239,7 @@ mod tests {
             planned_rounds: planned,
             final_report: report,
             known_before: known,
-            end_failures: &[],
+            driver_failures: &[],
         }
     }
 
@@ -282,7 +279,10 @@ mod tests {
         assert_eq!(a.leaked_loaders.len(), 1);
         assert!((a.metaspace_growth.unwrap().slope - 50_000.0).abs() < 1e-6);
         let before: BTreeSet<LoaderId> = [7].into_iter().collect();
-        assert_eq!(assess(&evidence(&rounds, 3, Some(&report), &before)).verdict, Verdict::Clean);
+        assert_eq!(
+            assess(&evidence(&rounds, 3, Some(&report), &before)).verdict,
+            Verdict::Clean
+        );
     }
 
     #[test]
@@ -313,22 +313,39 @@ mod tests {
         let a = assess(&evidence(&two, 5, Some(&report), &known));
         assert_eq!(a.verdict, Verdict::TaskFailure);
         assert_eq!(a.failures[0].failure.kind, FailureKind::DriverFailed);
-        assert!(a.failures[0].failure.message.contains("after 2 of 5"), "{:?}", a.failures);
+        assert!(
+            a.failures[0].failure.message.contains("after 2 of 5"),
+            "{:?}",
+            a.failures
+        );
 
         let none: Vec<RoundRecord> = Vec::new();
-        assert_eq!(assess(&evidence(&none, 5, Some(&report), &known)).verdict, Verdict::TaskFailure);
+        assert_eq!(
+            assess(&evidence(&none, 5, Some(&report), &known)).verdict,
+            Verdict::TaskFailure
+        );
 
         let all: Vec<_> = (1..=2).map(|n| round(n, 1, None)).collect();
         let a = assess(&evidence(&all, 2, None, &known));
         assert_eq!(a.verdict, Verdict::TaskFailure);
         assert!(a.failures[0].failure.message.contains("final report"));
 
-        let ended = [TaskFailure::plain(FailureKind::DriverFailed, "java.lang.OutOfMemoryError: Java heap space")];
-        let mut e = evidence(&all, 2, Some(&report), &known);
-        e.end_failures = &ended;
+        let failed = [LocatedFailure {
+            round: Some(3),
+            slot: None,
+            failure: TaskFailure::plain(FailureKind::DriverFailed, "java.lang.OutOfMemoryError: Java heap space"),
+        }];
+        let mut e = evidence(&all, 3, Some(&report), &known);
+        e.driver_failures = &failed;
         let a = assess(&e);
         assert_eq!(a.verdict, Verdict::TaskFailure);
-        assert_eq!(a.failures[0].round, None);
+        assert_eq!(
+            a.failures.len(),
+            1,
+            "the driver's failure explains the short run: {:?}",
+            a.failures
+        );
+        assert_eq!(a.failures[0].round, Some(3));
     }
 
     #[test]

@@ -1,7 +1,5 @@
 package dev.tmrt.emulator;
 
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.security.Permission;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,13 +15,14 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * after each round. The host never exits the JVM through Java, so every such call comes from a
  * job (or Flink code running for it).
  *
- * <p>Java 17 prints a four-line deprecation warning on {@code System.err} when a security manager
- * is installed; the host owns the JVM's streams, so it is swallowed here. From Java 18 the JVM
+ * <p>Java 17 prints a four-line deprecation warning on the JVM's initial standard error when a
+ * security manager is installed; the host owns the JVM's streams and calls {@link #install()}
+ * first, with the JVM's standard error pointed at {@code /dev/null} for that call. From Java 18 the JVM
  * must be started with {@code -Djava.security.manager=allow} (the host adds it when it knows the
  * Java version); on a JVM that refuses, nothing is installed, the host says so, and its JVM exit
  * hook reports an exit that ends the process.
  */
-final class ExitInterceptor extends SecurityManager {
+public final class ExitInterceptor extends SecurityManager {
     private static volatile boolean installed;
     private static final ConcurrentLinkedQueue<Failure> INCIDENTS = new ConcurrentLinkedQueue<>();
     static final String TAMPER_MESSAGE =
@@ -33,19 +32,15 @@ final class ExitInterceptor extends SecurityManager {
 
     /** Installs the interceptor unless one is; returns whether it is in place. */
     @SuppressWarnings("removal")
-    static synchronized boolean install() {
+    public static synchronized boolean install() {
         if (installed) {
             return true;
         }
-        PrintStream err = System.err;
-        System.setErr(new PrintStream(OutputStream.nullOutputStream()));
         try {
             System.setSecurityManager(new ExitInterceptor());
             installed = true;
         } catch (UnsupportedOperationException | SecurityException e) {
             installed = false;
-        } finally {
-            System.setErr(err);
         }
         return installed;
     }

@@ -149,6 +149,10 @@ final class Failures {
      * before a job can exhaust metaspace.
      */
     static void warmUp() {
+        // Class names the host may have to read from an exception's fields when the heap is full.
+        OutOfMemoryError.class.getName();
+        StackOverflowError.class.getName();
+        InterruptedException.class.getName();
         ofTask(new IllegalStateException("warm-up", new OutOfMemoryError("Metaspace")));
         ofTask(new MemoryAllocationException("warm-up"));
         ofTask(new UserSystemExitException(0));

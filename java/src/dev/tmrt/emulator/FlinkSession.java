@@ -12,7 +12,8 @@ import java.util.concurrent.TimeoutException;
 /**
  * The JVM half of {@code tmrt emulate}'s Flink mode: Flink's own {@code MiniCluster}, from the
  * distribution the host put on the class path, with one TaskManager configured by the host; then,
- * per round, the job jar submitted as a session cluster receives it. Flink's client builds the
+ * per round, a job jar submitted as a session cluster receives it (several jobs may take turns in
+ * one session, as {@code tmrt demo}'s do). Flink's client builds the
  * job graph ({@link FlinkApi}), the jar goes to the blob server with the job, and the TaskManager
  * makes the job's user-code classloader from its blob cache and releases it when the job is done:
  * the same loaders, created and released by the same Flink code, as in the user's cluster. The
@@ -30,9 +31,6 @@ public final class FlinkSession {
     private final FlinkApi flink;
     private final Object configuration;
     private final Object cluster;
-    private final File jar;
-    private final String entryClass;
-    private final String[] args;
     private final int parallelism;
     private final long jobTimeoutMillis;
     private final boolean exitIntercepted;
@@ -43,19 +41,10 @@ public final class FlinkSession {
      * @param keys the session configuration's keys (the host derived them)
      * @param values their values
      * @param slots the TaskManager's slots
-     * @param jarPath the job jar
-     * @param entryClass the entry class, or null for the jar manifest's {@code Main-Class}
+     * @param parallelism the parallelism of jobs that set none
      * @param jobTimeoutMillis how long a job may run before it is cancelled (0: no limit)
      */
-    public FlinkSession(
-            String[] keys,
-            String[] values,
-            int slots,
-            String jarPath,
-            String entryClass,
-            String[] args,
-            int parallelism,
-            long jobTimeoutMillis)
+    public FlinkSession(String[] keys, String[] values, int slots, int parallelism, long jobTimeoutMillis)
             throws Exception {
         ClassLoader host = FlinkSession.class.getClassLoader();
         Thread.currentThread().setContextClassLoader(host);
@@ -67,9 +56,6 @@ public final class FlinkSession {
             options.put(keys[i], values[i]);
         }
         this.configuration = flink.configuration(options);
-        this.jar = new File(jarPath);
-        this.entryClass = entryClass;
-        this.args = args.clone();
         this.parallelism = parallelism;
         this.jobTimeoutMillis = jobTimeoutMillis;
         this.cluster = flink.startMiniCluster(configuration, slots);
@@ -87,11 +73,14 @@ public final class FlinkSession {
         return new RunSnapshot(Telemetry.snapshot().toJson(), exitIntercepted, new int[0]);
     }
 
-    /** Submits the job once, waits for its end, collects, and returns what the round observed. */
-    public RoundResult runRound(int round) {
+    /**
+     * Submits the job of {@code jarPath} once ({@code entryClass} null: the manifest's
+     * {@code Main-Class}), waits for its end, collects, and returns what the round observed.
+     */
+    public RoundResult runJob(int round, String jarPath, String entryClass, String[] args) {
         long start = System.nanoTime();
         ExitInterceptor.drain();
-        JobResult job = runJob();
+        JobResult job = submitOnce(new File(jarPath), entryClass, args);
         fullGc();
         List<Failure> incidents = new ArrayList<>();
         for (Failure f : ExitInterceptor.drain()) {
@@ -115,21 +104,22 @@ public final class FlinkSession {
         return Telemetry.snapshot().toJson();
     }
 
-    /**
-     * Ends the run: the agent forces {@code gcCycles} full collections and reports every loader,
-     * then the MiniCluster is closed (at most {@link #CLOSE_SECONDS}).
-     */
+    /** Ends a job's run: the agent forces {@code gcCycles} full collections and reports every loader. */
     public RunSnapshot finish(int gcCycles) {
-        String report = Telemetry.collectAndSnapshot(gcCycles).toJson();
-        try {
-            flink.close(cluster, CLOSE_SECONDS);
-        } catch (Exception e) {
-            // The process ends next; the host removes the session's directories.
-        }
-        return new RunSnapshot(report, exitIntercepted, new int[0]);
+        return new RunSnapshot(Telemetry.collectAndSnapshot(gcCycles).toJson(), exitIntercepted, new int[0]);
     }
 
-    private JobResult runJob() {
+    /** Closes the MiniCluster (waiting at most {@link #CLOSE_SECONDS}); false when it did not close. */
+    public boolean close() {
+        try {
+            flink.close(cluster, CLOSE_SECONDS);
+            return true;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private JobResult submitOnce(File jar, String entryClass, String[] args) {
         long start = System.nanoTime();
         Object jobGraph;
         Object program = null;
