@@ -219,7 +219,7 @@ pub fn prepare(args: &EmulateArgs) -> Result<Prepared, String> {
             })
         }
         Some((home, source)) => {
-            let dist = FlinkDistribution::open(&home).map_err(|e| e.to_string())?;
+            let dist = FlinkDistribution::open(&home).map_err(|e| format!("{source} {e}"))?;
             prepare_flink(args, dist, source, libs, slots, &fits)
         }
     }

@@ -175,7 +175,7 @@ impl<'jvm> SessionDriver<'jvm> {
     /// `baseline()`: the agent's report before round one, after a full GC.
     pub fn baseline(&self) -> Result<DriverSnapshot, JavaCallError> {
         self.call("baseline()", |env, d| {
-            let s = env.call_method(d, "baseline", &format!("(){RUN_SNAPSHOT}"), &[])?.l()?;
+            let s = env.call_method(d, "baseline", format!("(){RUN_SNAPSHOT}"), &[])?.l()?;
             read_snapshot(env, &s)
         })
     }
@@ -193,7 +193,7 @@ impl<'jvm> SessionDriver<'jvm> {
                 .call_method(
                     d,
                     "runJob",
-                    &format!("(ILjava/lang/String;Ljava/lang/String;[Ljava/lang/String;){ROUND_RESULT}"),
+                    format!("(ILjava/lang/String;Ljava/lang/String;[Ljava/lang/String;){ROUND_RESULT}"),
                     &[
                         JValue::Int(round as i32),
                         JValue::Object(&jar),
@@ -218,7 +218,7 @@ impl<'jvm> SessionDriver<'jvm> {
                 .call_method(
                     d,
                     "runRound",
-                    &format!("(I){ROUND_RESULT}"),
+                    format!("(I){ROUND_RESULT}"),
                     &[JValue::Int(round as i32)],
                 )?
                 .l()?;
@@ -241,7 +241,7 @@ impl<'jvm> SessionDriver<'jvm> {
                 .call_method(
                     d,
                     "finish",
-                    &format!("(I){RUN_SNAPSHOT}"),
+                    format!("(I){RUN_SNAPSHOT}"),
                     &[JValue::Int(gc_cycles as i32)],
                 )?
                 .l()?;

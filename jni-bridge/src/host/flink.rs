@@ -87,7 +87,7 @@ impl FlinkDistribution {
         let lib = home.join("lib");
         if !lib.is_dir() {
             return Err(NotAFlinkHome(format!(
-                "--flink-home {}: no lib/ directory (a Flink distribution has its jars in lib/)",
+                "{}: no lib/ directory (a Flink distribution has its jars in lib/)",
                 home.display()
             )));
         }
@@ -104,7 +104,7 @@ impl FlinkDistribution {
             .find_map(|p| dist_version(p.file_name()?.to_str()?))
             .ok_or_else(|| {
                 NotAFlinkHome(format!(
-                    "--flink-home {}: no flink-dist jar in lib/ (run scripts/fetch-flink.sh, or point at a Flink distribution)",
+                    "{}: no flink-dist jar in lib/ (run scripts/fetch-flink.sh, or point at a Flink distribution)",
                     home.display()
                 ))
             })?;

@@ -380,7 +380,7 @@ mod tests {
         }
     }
 
-    fn run(rounds: Vec<RoundRecord>, report: AgentReport) -> (JobSpec, JobRun) {
+    fn job_run(rounds: Vec<RoundRecord>, report: AgentReport) -> (JobSpec, JobRun) {
         let job = JobSpec {
             jars: vec![],
             entry_class: "jobs.X".into(),
@@ -419,7 +419,7 @@ mod tests {
 
     #[test]
     fn clean_verdict_names_the_rounds_and_the_flat_class_count() {
-        let (job, run) = run((1..=3).map(|n| record(n, 900, None)).collect(), AgentReport::default());
+        let (job, run) = job_run((1..=3).map(|n| record(n, 900, None)).collect(), AgentReport::default());
         let text = verdict(&job, &run);
         assert!(
             text.starts_with("verdict: NO LEAK: the user-code classloaders of all 3 round(s) of jobs.X were collected"),
@@ -451,7 +451,7 @@ mod tests {
             loaders: vec![leaked],
             ..AgentReport::default()
         };
-        let (job, run) = run(
+        let (job, run) = job_run(
             (1..=3).map(|n| record(n, 900 + 3 * u64::from(n), None)).collect(),
             report,
         );
@@ -468,7 +468,7 @@ mod tests {
     #[test]
     fn failure_verdict_names_round_slot_exception_and_frames() {
         let rounds = vec![record(1, 900, None), record(2, 900, Some(FailureKind::TaskThrew))];
-        let (job, run) = run(rounds, AgentReport::default());
+        let (job, run) = job_run(rounds, AgentReport::default());
         let text = verdict(&job, &run);
         assert!(
             text.starts_with(
@@ -484,8 +484,8 @@ mod tests {
         );
         let mut bad = record(1, 900, Some(FailureKind::EntryClassNotFound));
         bad.slots[0].failure.as_mut().unwrap().exception.clear();
-        let (job, run) = run(vec![bad], AgentReport::default());
-        assert!(verdict(&job, &run).starts_with("verdict: BAD INPUT"));
+        let (job, bad_run) = job_run(vec![bad], AgentReport::default());
+        assert!(verdict(&job, &bad_run).starts_with("verdict: BAD INPUT"));
     }
 
     #[test]
@@ -514,7 +514,7 @@ mod tests {
                 ..TaskFailure::plain(FailureKind::JobFailed, "boom")
             }),
         });
-        let (job, run) = run(vec![r], AgentReport::default());
+        let (job, run) = job_run(vec![r], AgentReport::default());
         let text = verdict(&job, &run);
         let first = text.lines().next().unwrap();
         assert_eq!(

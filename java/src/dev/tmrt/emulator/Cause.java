@@ -24,7 +24,24 @@ public final class Cause {
 
     /** {@code t} as a cause: for Flink's {@code SerializedThrowable}, the original's class name. */
     static Cause of(Throwable t) {
-        return new Cause(className(t), t.getMessage(), frames(t.getStackTrace(), MAX_FRAMES));
+        return new Cause(className(t), message(t), frames(t.getStackTrace(), MAX_FRAMES));
+    }
+
+    /**
+     * The message of {@code t}. A Flink {@code SerializedThrowable} carries the original's
+     * {@code toString()} as its message ({@code "java.lang.X: text"}); the class prefix is dropped
+     * so that the message is the original's.
+     */
+    static String message(Throwable t) {
+        String m = t.getMessage();
+        String name = className(t);
+        if (m == null || name.equals(t.getClass().getName())) {
+            return m;
+        }
+        if (m.equals(name)) {
+            return "";
+        }
+        return m.startsWith(name + ": ") ? m.substring(name.length() + 2) : m;
     }
 
     /** The class name {@code t} stands for. */

@@ -51,7 +51,7 @@ final class Failures {
         }
         for (Throwable c : chain(t)) {
             String name = Cause.className(c);
-            String m = String.valueOf(c.getMessage());
+            String m = String.valueOf(Cause.message(c));
             if (c instanceof MemoryAllocationException || isOverTotal(c)) {
                 return SLOT_BUDGET_EXCEEDED;
             }
@@ -130,7 +130,7 @@ final class Failures {
             return new Failure(
                     kind,
                     Cause.className(telling),
-                    telling.getMessage(),
+                    Cause.message(telling),
                     Cause.frames(telling.getStackTrace(), STACK_FRAMES),
                     causes,
                     null);
