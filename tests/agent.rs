@@ -132,7 +132,12 @@ fn released_loaders_kept_alive_are_reported_leaked_with_their_suspects() {
     let dir = scratch_dir("agent-leaks");
     let (cp, plugins) = build(&dir);
     let report = dir.join("leaks.json");
-    let agent = agent_arg(&format!("report={},leak-gc-cycles=2", report.display()));
+    // A full walk (whatever the pause budget), so that both reference paths are always there;
+    // the pause budget has tests of its own.
+    let agent = agent_arg(&format!(
+        "report={},leak-gc-cycles=2,reference-paths=full",
+        report.display()
+    ));
     let plugins = format!("{}/", plugins.display());
     let on_request = dir.join("on-request.json");
     let on_request_arg = on_request.display().to_string();
@@ -260,7 +265,7 @@ fn metrics_endpoint_serves_prometheus_text_over_loopback() {
         "\njvm_memory_pool_bytes_used{pool=\"Metaspace\"} ",
         "\njvm_memory_pool_bytes_committed{pool=\"Compressed Class Space\"} ",
         "\ntmrt_classloaders_leaked 0\n",
-        "\ntmrt_classloader_classes{loader=\"2\",class=\"jdk.internal.loader.ClassLoaders$AppClassLoader\",name=\"app\"} ",
+        "\ntmrt_classloader_classes{loader=\"2\",class=\"jdk.internal.loader.ClassLoaders$AppClassLoader\",name=\"app\",job=\"\"} ",
         "# TYPE jvm_classes_loaded_total counter",
     ] {
         assert!(metrics.contains(name), "missing {name:?} in\n{metrics}");

@@ -63,6 +63,18 @@ pub fn read(env: &mut JNIEnv<'_>) -> JniResult<JvmFigures> {
                 ) = (used, committed, max);
             }
         }
+        let memory = env
+            .call_static_method(mf, "getMemoryMXBean", "()Ljava/lang/management/MemoryMXBean;", &[])?
+            .l()?;
+        let heap = env
+            .call_method(
+                &memory,
+                "getHeapMemoryUsage",
+                "()Ljava/lang/management/MemoryUsage;",
+                &[],
+            )?
+            .l()?;
+        f.heap_used = env.call_method(&heap, "getUsed", "()J", &[])?.j()?;
         let gcs = env
             .call_static_method(mf, "getGarbageCollectorMXBeans", "()Ljava/util/List;", &[])?
             .l()?;

@@ -1,12 +1,17 @@
-//! A reference path from a GC root to a leaked loader, found with a JVMTI heap walk
-//! (`FollowReferences`), bounded in objects and time, and run only for leaked loaders.
+//! Reference paths from GC roots to leaked loaders, found with one JVMTI heap walk
+//! (`FollowReferences`) per analysis, within the pause budget.
 //!
-//! The decisions are [`runtime::telemetry::walk::ReferenceWalk`]'s (tag on first reach, remember
-//! the edge, stop at the target or a budget, skip `Reference.referent`); this module feeds it the
-//! JVM's callbacks, names what is on the path — classes by tags given to every loaded class for
-//! the walk, field indices with JVMTI's numbering (the fields of all implemented interfaces first,
-//! then each class's fields from `java.lang.Object` down) — and removes the walk tags afterwards
-//! with one `IterateThroughHeap` pass.
+//! The walk runs at a safepoint: every application thread waits while it runs, so it is the one
+//! place where the agent's cost is a pause. It runs in a [`ScratchEnv`]: the loaded classes
+//! (named for rendering), the live threads (so that a stack or JNI local root names its thread)
+//! and the target loaders are tagged there first, outside the safepoint, and every tag vanishes
+//! with the environment — no heap iteration to clean up. One walk looks for all targets at once
+//! ([`runtime::telemetry::walk::ReferenceWalk`]); with `reference-paths=budget` it stops at three
+//! quarters of the pause budget (the rest is the JVM's own work around the walk), and a target
+//! not reached by then is reported "not computed: over the pause budget". `reference-paths=full`
+//! (or `Telemetry.requestFullReferencePaths()`, once) walks the whole heap: a pause of roughly
+//! the time the JVM takes to visit every live object, and about 24 bytes of native memory per
+//! object reached.
 
 use std::collections::HashMap;
 use std::ffi::c_void;
@@ -14,21 +19,32 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use jni::objects::{JClass, JObject};
-use jni::sys::{jclass, jfieldID, jint, jlong, jobject};
+use jni::sys::{jint, jlong, jmethodID};
 use jni::JNIEnv;
-use runtime::telemetry::walk::{edge_label, render_path, Edge, Outcome, ReferenceWalk, Step, Visit};
+use runtime::telemetry::walk::{edge_label, render_path, Edge, Outcome, ReferenceWalk, RootFrame, Step};
 use runtime::telemetry::{LoaderId, Tag};
 
-use super::jvmti::*;
+use super::jvmti::{
+    HeapCallbacks, Jvmti, ScratchEnv, StackLocalInfo, REF_ARRAY_ELEMENT, REF_FIELD, REF_JNI_LOCAL, REF_STACK_LOCAL,
+    REF_STATIC_FIELD, VISIT_ABORT, VISIT_OBJECTS,
+};
 use super::state::Agent;
+use super::threads::describe_frame;
 
-/// Most heap walks one leak analysis runs (one per newly leaked loader).
-pub const MAX_WALKS_PER_ANALYSIS: usize = 4;
-/// Most objects one walk may tag before giving up.
-pub const MAX_OBJECTS: usize = 1_000_000;
-/// Longest one walk may run before giving up. The walk runs at a safepoint (application threads
-/// stopped), so this also bounds the pause it causes, plus one heap iteration to remove the tags.
-pub const MAX_TIME: Duration = Duration::from_secs(2);
+/// Most objects a walk remembers (24 bytes each).
+pub const MAX_OBJECTS: usize = 50_000_000;
+
+/// How one walk went.
+pub struct WalkReport {
+    /// Per target: the rendered path, or why there is none.
+    pub paths: HashMap<LoaderId, Result<String, String>>,
+    /// The walk's own duration (the agent's pause, safepoint synchronisation aside).
+    pub elapsed: Duration,
+    pub reached: usize,
+    /// When the walk went past the roots: how long the JVM took after the last reference
+    /// (before JDK 19, its pass over the whole heap).
+    pub cleanup: Option<Duration>,
+}
 
 #[allow(clippy::too_many_arguments)]
 unsafe extern "system" fn on_reference(
@@ -43,8 +59,8 @@ unsafe extern "system" fn on_reference(
     user_data: *mut c_void,
 ) -> jint {
     catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: `user_data` is the `ReferenceWalk` that `describe_path` passed, alive for the
-        // whole FollowReferences call, and only this callback touches it meanwhile.
+        // SAFETY: `user_data` is the `ReferenceWalk` that `walk` passed, alive for the whole
+        // FollowReferences call, and only this callback touches it meanwhile.
         let w = unsafe { &mut *(user_data as *mut ReferenceWalk) };
         let index = if matches!(kind, REF_FIELD | REF_STATIC_FIELD | REF_ARRAY_ELEMENT) && !info.is_null() {
             // SAFETY: for these kinds `info` points to a struct whose first member is the jint
@@ -52,6 +68,20 @@ unsafe extern "system" fn on_reference(
             unsafe { *(info as *const jint) }
         } else {
             -1
+        };
+        let frame = if matches!(kind, REF_STACK_LOCAL | REF_JNI_LOCAL) && !info.is_null() {
+            // SAFETY: for these kinds `info` points to jvmtiHeapReferenceInfoStackLocal or
+            // ...JniLocal, whose leading members (thread tag, thread id, depth, method) have the
+            // layout of `StackLocalInfo`'s; `location` is read only for stack locals.
+            let i = unsafe { *(info as *const StackLocalInfo) };
+            Some(RootFrame {
+                thread_tag: i.thread_tag,
+                method: i.method as u64,
+                location: if kind == REF_STACK_LOCAL { i.location } else { -1 },
+                depth: i.depth,
+            })
+        } else {
+            None
         };
         let referrer = if referrer_tag_ptr.is_null() {
             None
@@ -61,266 +91,212 @@ unsafe extern "system" fn on_reference(
         };
         // SAFETY: `tag_ptr` is valid for the call; writing it is how a callback tags an object.
         let tag = unsafe { &mut *tag_ptr };
-        match w.visit(kind, index, class_tag, referrer_class_tag, referrer, tag) {
-            Visit::Follow => VISIT_OBJECTS,
-            Visit::Skip => 0,
-            Visit::Abort => VISIT_ABORT,
+        match w.visit(kind, index, class_tag, referrer_class_tag, referrer, frame, tag) {
+            runtime::telemetry::walk::Visit::Follow => VISIT_OBJECTS,
+            runtime::telemetry::walk::Visit::Skip => 0,
+            runtime::telemetry::walk::Visit::Abort => VISIT_ABORT,
         }
     }))
     .unwrap_or(VISIT_ABORT)
 }
 
-unsafe extern "system" fn clear_walk_tag(
-    _class_tag: jlong,
-    _size: jlong,
-    tag_ptr: *mut jlong,
-    _length: jint,
-    _user_data: *mut c_void,
-) -> jint {
-    // Nothing here should panic, but no panic may unwind into the JVM: abort the iteration.
-    catch_unwind(|| {
-        // SAFETY: `tag_ptr` is valid for the call (JVMTI contract).
-        let tag = unsafe { *tag_ptr };
-        if matches!(Tag::decode(tag), Some(Tag::Walk(_))) {
-            // SAFETY: as above.
-            unsafe { *tag_ptr = 0 };
-        }
-        0
-    })
-    .unwrap_or(VISIT_ABORT)
+/// What was tagged in the scratch environment before the walk.
+struct Prepared {
+    class_names: HashMap<i64, String>,
+    thread_names: HashMap<i64, String>,
+    referent_index: HashMap<i64, jint>,
+    analysing_thread: i64,
+    next: u64,
 }
 
-/// The path from a GC root to loader `id`, rendered; `Ok(None)` when no strong path was found
-/// (the loader became unreachable), `Err` when the walk was cut short or failed.
-pub fn describe_path(agent: &Agent, env: &mut JNIEnv<'_>, id: LoaderId) -> Result<Option<String>, String> {
-    let jvmti = agent.jvmti;
-    let mut class_names = HashMap::new();
-    let referent_index = env
-        .with_local_frame(64, |env| {
-            Ok::<_, jni::errors::Error>(prepare_classes(jvmti, env, &mut class_names))
-        })
-        .unwrap_or_default();
-    let mut walk = ReferenceWalk::new(
-        Tag::Loader(id).encode(),
-        class_names.len() as u64,
+fn prepare(agent: &Agent, scratch: &Jvmti, env: &mut JNIEnv<'_>, targets: &[LoaderId]) -> Prepared {
+    let mut p = Prepared {
+        class_names: HashMap::new(),
+        thread_names: HashMap::new(),
+        referent_index: HashMap::new(),
+        analysing_thread: 0,
+        next: 0,
+    };
+    let _ = env.with_local_frame(64, |env| -> jni::errors::Result<()> {
+        let reference = env.find_class("java/lang/ref/Reference")?;
+        for k in scratch.loaded_classes(env).unwrap_or_default() {
+            if let Some(name) = agent.jvmti.class_name(&k) {
+                p.next += 1;
+                let tag = Tag::Walk(p.next).encode();
+                let _ = scratch.set_tag(&k, tag);
+                if env.is_assignable_from(&k, &reference).unwrap_or(false) {
+                    if let Some(idx) = field_names(agent.jvmti, env, &k).iter().position(|n| n == "referent") {
+                        p.referent_index.insert(tag, idx as jint);
+                    }
+                }
+                p.class_names.insert(tag, name);
+            }
+            let _ = env.delete_local_ref(k);
+        }
+        let current = env
+            .call_static_method("java/lang/Thread", "currentThread", "()Ljava/lang/Thread;", &[])?
+            .l()?;
+        for t in agent.jvmti.all_threads(env).unwrap_or_default() {
+            p.next += 1;
+            let tag = Tag::Walk(p.next).encode();
+            let _ = scratch.set_tag(&t, tag);
+            if env.is_same_object(&t, &current).unwrap_or(false) {
+                p.analysing_thread = tag;
+            }
+            if let Ok(info) = agent.jvmti.thread_info(env, &t) {
+                p.thread_names.insert(tag, info.name);
+                let _ = env.delete_local_ref(info.context_class_loader);
+            }
+            let _ = env.delete_local_ref(t);
+        }
+        // The targets, found by their tags in the agent's environment (local references deleted
+        // at once: held during the walk, they would be the roots it reports).
+        let tags: Vec<jlong> = targets.iter().map(|id| Tag::Loader(*id).encode()).collect();
+        for (obj, tag) in agent.jvmti.objects_with_tags(env, &tags).unwrap_or_default() {
+            let _ = scratch.set_tag(&obj, tag);
+            let _ = env.delete_local_ref(obj);
+        }
+        Ok(())
+    });
+    let _ = env.exception_clear();
+    p
+}
+
+/// Walks the heap for paths to `targets`, stopping after `limit` (`None`: a full walk).
+pub fn walk(
+    agent: &Agent,
+    env: &mut JNIEnv<'_>,
+    targets: &[LoaderId],
+    limit: Option<Duration>,
+) -> Result<WalkReport, String> {
+    // SAFETY: the agent's JavaVM*, on a thread that may call JNI, in the live phase.
+    let scratch = unsafe { ScratchEnv::new(agent.vm.0) }.map_err(|e| format!("no scratch JVMTI environment: {e}"))?;
+    let p = prepare(agent, scratch.jvmti(), env, targets);
+    let target_tags: Vec<i64> = targets.iter().map(|id| Tag::Loader(*id).encode()).collect();
+    let mut w = ReferenceWalk::new(
+        &target_tags,
+        p.next,
         MAX_OBJECTS,
-        Instant::now() + MAX_TIME,
-        referent_index,
+        limit.map(|l| Instant::now() + l),
+        p.referent_index.clone(),
     );
+    w.skip_roots_of_thread(p.analysing_thread);
     let mut callbacks = HeapCallbacks {
         slots: [std::ptr::null(); 16],
     };
-    callbacks.slots[1] = on_reference as HeapReferenceCallback as *const c_void;
-    // SAFETY: callbacks and user data outlive the call (FollowReferences returns when done);
-    // null klass / initial object mean "all objects from the roots".
-    let rc = unsafe {
-        jvmti.follow_references(
-            0,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            &callbacks,
-            &mut walk as *mut ReferenceWalk as *const c_void,
-        )
-    };
-    let result = if rc != ERROR_NONE {
-        Err(format!("FollowReferences failed with JVMTI error {rc}"))
-    } else {
-        match walk.outcome() {
-            Outcome::Found(chain) => Ok(Some(
-                env.with_local_frame(64, |env| {
-                    Ok::<_, jni::errors::Error>(render(agent, env, &chain, &class_names))
+    callbacks.slots[1] = on_reference as *const c_void;
+    let started = Instant::now();
+    // SAFETY: `on_reference` has the heap-reference callback signature, treats its user data as
+    // `&mut ReferenceWalk`, catches panics and calls nothing in the JVM.
+    let rc = unsafe { scratch.jvmti().follow_references(&callbacks, &mut w) };
+    let elapsed = started.elapsed();
+    rc.map_err(|e| format!("FollowReferences failed: {e}"))?;
+    let cleanup = w
+        .past_roots()
+        .then(|| w.last_visit().map(|t| (started + elapsed).saturating_duration_since(t)))
+        .flatten();
+    let mut paths = HashMap::new();
+    for (id, tag) in targets.iter().zip(&target_tags) {
+        let path = match w.outcome(*tag) {
+            Outcome::Found(chain) => Ok(env
+                .with_local_frame(64, |env| {
+                    Ok::<_, jni::errors::Error>(render(agent, scratch.jvmti(), env, &w, &chain, &p))
                 })
-                .unwrap_or_else(|_| "path found, but rendering it failed".to_string()),
+                .unwrap_or_else(|_| "path found, but rendering it failed".to_string())),
+            Outcome::Unreachable => Err("no strong path from a GC root (the loader is only weakly reachable)".to_string()),
+            Outcome::Stopped(why, n) => Err(format!(
+                "not computed: {why} (walked {n} objects in {} ms); ask for a full walk with reference-paths=full or Telemetry.requestFullReferencePaths()",
+                elapsed.as_millis()
             )),
-            Outcome::Unreachable => Ok(None),
-            Outcome::Stopped(why, n) => Err(format!("heap walk stopped: {why} after {n} objects")),
-        }
-    };
-    // Remove every walk tag (objects reached, and the classes tagged for naming).
-    let mut cleanup = HeapCallbacks {
-        slots: [std::ptr::null(); 16],
-    };
-    cleanup.slots[0] = clear_walk_tag as HeapIterationCallback as *const c_void;
-    // SAFETY: as above; visits tagged objects only.
-    unsafe { jvmti.iterate_through_heap(HEAP_FILTER_UNTAGGED, std::ptr::null_mut(), &cleanup, std::ptr::null()) };
-    result
+        };
+        paths.insert(*id, path);
+    }
+    Ok(WalkReport {
+        paths,
+        elapsed,
+        reached: w.reached(),
+        cleanup,
+    })
 }
 
-/// Prepares the loaded classes for a walk: gives every class without a tag (all but the few
-/// tagged while the agent enumerated the classes loaded before it) a walk tag numbered from 1 and
-/// records its name, so that the walk's class tags name classes; returns the `referent` field
-/// index of every loaded subclass of `java.lang.ref.Reference`, by class tag.
-fn prepare_classes(jvmti: Jvmti, env: &mut JNIEnv<'_>, class_names: &mut HashMap<i64, String>) -> HashMap<i64, jint> {
-    let mut out = HashMap::new();
-    let Ok(reference) = env.find_class("java/lang/ref/Reference") else {
-        let _ = env.exception_clear();
-        return out;
-    };
-    let mut count = 0;
-    let mut classes: *mut jclass = std::ptr::null_mut();
-    // SAFETY: writable out-pointers; live phase.
-    if unsafe { jvmti.get_loaded_classes(&mut count, &mut classes) } != ERROR_NONE {
-        return out;
+/// Names of a class's fields by JVMTI heap-reference index: the fields of all implemented
+/// interfaces first, then each class's fields from `java.lang.Object` down.
+fn field_names(jvmti: Jvmti, env: &mut JNIEnv<'_>, class: &JClass<'_>) -> Vec<String> {
+    let mut chain: Vec<JClass<'_>> = Vec::new();
+    let is_iface = jvmti.is_interface(class);
+    if let Ok(c) = env.new_local_ref(class) {
+        chain.push(JClass::from(c));
     }
-    for i in 0..count.max(0) as usize {
-        // SAFETY: `classes` has `count` live local references.
-        let k = unsafe { JClass::from_raw(*classes.add(i)) };
-        // SAFETY: a live class reference.
-        let mut tag = unsafe { jvmti.tag_of(k.as_raw()) };
-        if tag == 0 {
-            // SAFETY: a live class reference.
-            if let Some(name) = unsafe { jvmti.class_name(k.as_raw()) } {
-                tag = Tag::Walk(class_names.len() as u64 + 1).encode();
-                // SAFETY: a live class reference.
-                unsafe { jvmti.set_tag(k.as_raw(), tag) };
-                class_names.insert(tag, name);
-            }
-        }
-        if tag != 0 && env.is_assignable_from(&k, &reference).unwrap_or(false) {
-            let names = field_names(jvmti, env, &k);
-            if let Some(idx) = names.iter().position(|n| n == "referent") {
-                out.insert(tag, idx as jint);
-            }
-        }
-        let _ = env.delete_local_ref(k);
-    }
-    // SAFETY: allocated by GetLoadedClasses.
-    unsafe { jvmti.free(classes) };
-    out
-}
-
-/// Names of a class's fields by JVMTI heap-reference index.
-fn field_names(jvmti: Jvmti, env: &mut JNIEnv<'_>, klass: &JClass<'_>) -> Vec<String> {
-    let mut is_iface = 0;
-    // SAFETY: a live class reference; writable out-pointer.
-    unsafe { jvmti.is_interface(klass.as_raw(), &mut is_iface) };
-    let mut chain: Vec<jclass> = vec![klass.as_raw()];
-    if is_iface == 0 {
-        let mut k = env.new_local_ref(klass).map(JClass::from).ok();
-        while let Some(c) = k.take() {
-            match env.get_superclass(&c) {
-                Ok(Some(s)) => {
-                    chain.push(s.as_raw());
-                    k = Some(s);
-                }
+    if !is_iface {
+        while let Some(last) = chain.last() {
+            match env.get_superclass(last) {
+                Ok(Some(s)) => chain.push(s),
                 _ => break,
             }
         }
         chain.reverse();
     }
-    let mut interfaces: Vec<jclass> = Vec::new();
-    let roots: Vec<jclass> = if is_iface == 0 {
-        chain.clone()
-    } else {
-        vec![klass.as_raw()]
-    };
-    for c in roots {
+    let mut interfaces: Vec<JClass<'_>> = Vec::new();
+    for c in &chain {
         collect_interfaces(jvmti, env, c, &mut interfaces);
     }
     let mut names = Vec::new();
     for i in &interfaces {
-        for (n, _) in declared_fields(jvmti, *i) {
+        for f in jvmti.class_fields(i).unwrap_or_default() {
+            let n = jvmti.field_name(i, f).map(|(n, _)| n).unwrap_or_else(|| "?".into());
             names.push(format!("<interface field {n}>"));
         }
     }
-    for c in chain {
-        for (_, name) in declared_fields(jvmti, c) {
-            names.push(name);
+    for c in &chain {
+        for f in jvmti.class_fields(c).unwrap_or_default() {
+            names.push(jvmti.field_name(c, f).map(|(n, _)| n).unwrap_or_else(|| "?".into()));
         }
     }
     names
 }
 
-fn collect_interfaces(jvmti: Jvmti, env: &mut JNIEnv<'_>, c: jclass, out: &mut Vec<jclass>) {
-    let mut count = 0;
-    let mut list: *mut jclass = std::ptr::null_mut();
-    // SAFETY: a live class reference; writable out-pointers.
-    if unsafe { jvmti.get_implemented_interfaces(c, &mut count, &mut list) } != ERROR_NONE {
-        return;
-    }
-    for i in 0..count.max(0) as usize {
-        // SAFETY: `list` has `count` live local references.
-        let iface = unsafe { *list.add(i) };
-        let seen = out.iter().any(|o| {
-            // SAFETY: both are live local references.
-            env.is_same_object(unsafe { JObject::from_raw(*o) }, unsafe { JObject::from_raw(iface) })
-                .unwrap_or(false)
-        });
-        if !seen {
+fn collect_interfaces<'l>(jvmti: Jvmti, env: &mut JNIEnv<'l>, c: &JClass<'_>, out: &mut Vec<JClass<'l>>) {
+    for iface in jvmti.implemented_interfaces(env, c).unwrap_or_default() {
+        let seen = out.iter().any(|o| env.is_same_object(o, &iface).unwrap_or(false));
+        if seen {
+            let _ = env.delete_local_ref(iface);
+        } else {
+            collect_interfaces(jvmti, env, &iface, out);
             out.push(iface);
-            collect_interfaces(jvmti, env, iface, out);
         }
     }
-    // SAFETY: allocated by GetImplementedInterfaces.
-    unsafe { jvmti.free(list) };
 }
 
-fn declared_fields(jvmti: Jvmti, c: jclass) -> Vec<(usize, String)> {
-    let mut count = 0;
-    let mut fields: *mut jfieldID = std::ptr::null_mut();
-    // SAFETY: a live class reference; writable out-pointers.
-    if unsafe { jvmti.get_class_fields(c, &mut count, &mut fields) } != ERROR_NONE {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for i in 0..count.max(0) as usize {
-        let mut name = std::ptr::null_mut();
-        // SAFETY: `fields` has `count` field ids of `c`; null signature pointers are allowed.
-        unsafe { jvmti.get_field_name(c, *fields.add(i), &mut name, std::ptr::null_mut(), std::ptr::null_mut()) };
-        // SAFETY: allocated by GetFieldName (or null).
-        out.push((i, unsafe { jvmti.take_string(name) }.unwrap_or_else(|| "?".into())));
-    }
-    // SAFETY: allocated by GetClassFields.
-    unsafe { jvmti.free(fields) };
-    out
-}
-
-fn render(agent: &Agent, env: &mut JNIEnv<'_>, chain: &[(i64, Edge)], class_names: &HashMap<i64, String>) -> String {
-    let jvmti = agent.jvmti;
-    // Resolve every class tag on the path (objects' classes and class objects) to a jclass.
+fn render(
+    agent: &Agent,
+    scratch: &Jvmti,
+    env: &mut JNIEnv<'_>,
+    w: &ReferenceWalk,
+    chain: &[(i64, Edge)],
+    p: &Prepared,
+) -> String {
+    // The classes on the path, as references (for their field names).
     let mut wanted: Vec<jlong> = Vec::new();
     for (t, e) in chain {
         for tag in [*t, e.class_tag] {
-            let is_class = matches!(Tag::decode(tag), Some(Tag::Class { .. })) || class_names.contains_key(&tag);
-            if is_class && !wanted.contains(&tag) {
+            if p.class_names.contains_key(&tag) && !wanted.contains(&tag) {
                 wanted.push(tag);
             }
         }
     }
-    let mut classes: HashMap<i64, jobject> = HashMap::new();
-    if !wanted.is_empty() {
-        let mut n = 0;
-        let mut objs: *mut jobject = std::ptr::null_mut();
-        let mut tags: *mut jlong = std::ptr::null_mut();
-        // SAFETY: `wanted` has that many tags; writable out-pointers.
-        if unsafe { jvmti.get_objects_with_tags(wanted.len() as jint, wanted.as_ptr(), &mut n, &mut objs, &mut tags) }
-            == ERROR_NONE
-        {
-            for i in 0..n.max(0) as usize {
-                // SAFETY: both arrays have `n` entries.
-                unsafe { classes.insert(*tags.add(i), *objs.add(i)) };
-            }
-            // SAFETY: allocated by GetObjectsWithTags.
-            unsafe {
-                jvmti.free(objs);
-                jvmti.free(tags);
-            }
-        }
-    }
-    let class_name = |tag: i64| -> String {
-        if let Some(name) = class_names.get(&tag) {
-            return name.clone();
-        }
-        classes
-            .get(&tag)
-            // SAFETY: a live local class reference from GetObjectsWithTags.
-            .and_then(|k| unsafe { jvmti.class_name(*k) })
-            .unwrap_or_else(|| "?".to_string())
-    };
+    let classes: HashMap<i64, JObject<'_>> = scratch
+        .objects_with_tags(env, &wanted)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(o, t)| (t, o))
+        .collect();
+    let class_name = |tag: i64| p.class_names.get(&tag).cloned().unwrap_or_else(|| "?".to_string());
     let describe = |tag: i64, e: &Edge| -> String {
         match Tag::decode(tag) {
-            Some(Tag::Class { .. }) => format!("class {}", class_name(tag)),
-            Some(Tag::Walk(_)) if class_names.contains_key(&tag) => format!("class {}", class_name(tag)),
+            _ if p.class_names.contains_key(&tag) => format!("class {}", class_name(tag)),
+            _ if p.thread_names.contains_key(&tag) => {
+                format!("{} \"{}\"", class_name(e.class_tag), p.thread_names[&tag])
+            }
             Some(Tag::Loader(id)) => {
                 let class = agent.model.lock().info(id).map(|i| i.class.clone()).unwrap_or_default();
                 format!("loader #{id} ({class})")
@@ -339,8 +315,7 @@ fn render(agent: &Agent, env: &mut JNIEnv<'_>, chain: &[(i64, Edge)], class_name
                 // field, the referrer itself for a static one.
                 let owner = if e.kind == REF_FIELD { pedge.class_tag } else { ptag };
                 let names = field_cache.entry(owner).or_insert_with(|| match classes.get(&owner) {
-                    // SAFETY: a live local class reference from GetObjectsWithTags.
-                    Some(k) => field_names(jvmti, env, &unsafe { JClass::from_raw(*k) }),
+                    Some(k) => field_names(agent.jvmti, env, <&JClass>::from(k)),
                     None => Vec::new(),
                 });
                 names.get(e.index as usize).cloned()
@@ -356,5 +331,23 @@ fn render(agent: &Agent, env: &mut JNIEnv<'_>, chain: &[(i64, Edge)], class_name
         });
         prev = Some((*tag, *e));
     }
-    render_path(&steps)
+    let place = chain.first().and_then(|(t, _)| w.root_frame(*t)).map(|f| {
+        let thread = p
+            .thread_names
+            .get(&f.thread_tag)
+            .map(|n| format!("thread \"{n}\""))
+            .unwrap_or_else(|| "an unknown thread".to_string());
+        if f.method == 0 {
+            thread
+        } else {
+            let frame = super::jvmti::Frame {
+                // SAFETY: the method id the JVM reported for this root in the walk just done; its
+                // class is loaded (a thread is running it, or was at the walk).
+                method: unsafe { super::jvmti::MethodId::from_raw(f.method as jmethodID) },
+                location: f.location,
+            };
+            format!("{thread} in {}", describe_frame(agent, env, &frame))
+        }
+    });
+    render_path(&steps, place.as_deref())
 }

@@ -1,26 +1,35 @@
 //! JNI side of `dev.tmrt.telemetry.Telemetry`: is the agent loaded, mark a loader released, take
-//! a snapshot (optionally after forcing full collections), write the report.
+//! a snapshot (optionally after forcing full collections), ask for one full reference-path walk,
+//! write the report.
 //!
 //! These run on the calling Java thread, which may call JNI and JVMTI freely. Every entry point
-//! goes through [`crate::ffi::jni_entry`]. When `libtmrt.so` was loaded as a plain library rather
-//! than as an agent, they report "not loaded" and the Java side falls back to JVM-wide figures.
+//! goes through [`crate::ffi::jni_entry`]. A snapshot crosses JNI as the JSON report itself —
+//! the one encoding of the report, which `Snapshot` parses. When `libtmrt.so` was loaded as a
+//! plain library rather than as an agent, they report "not loaded" and the Java side falls back
+//! to JVM-wide figures.
 
 use std::path::Path;
+use std::sync::atomic::Ordering;
 
-use jni::objects::{JClass, JObject, JObjectArray, JString};
-use jni::sys::{jboolean, jint, jobjectArray, jstring, JNI_FALSE, JNI_TRUE};
+use jni::objects::{JClass, JObject, JString};
+use jni::sys::{jboolean, jint, jstring, JNI_FALSE, JNI_TRUE};
 use jni::JNIEnv;
 use runtime::telemetry::report::render_json;
-use runtime::telemetry::{LogLevel, Report};
+use runtime::telemetry::{LogLevel, Release, Report};
 
-use super::analysis;
 use super::state::{self, Agent};
+use super::{analysis, classes, watch};
 use crate::ffi::{jni_entry, JavaError};
 
-/// The report now, with leak verdicts brought up to date.
+/// The report now, with leak verdicts brought up to date and the duplicate classes listed.
 pub fn current_report(agent: &Agent, env: &mut JNIEnv<'_>) -> Result<Report, jni::errors::Error> {
     let figures = analysis::refresh(agent, env, true)?;
-    Ok(agent.model.lock().report(&figures))
+    let (duplicates, cut) = classes::duplicates(agent, env);
+    let mut report = agent.model.lock().report(&figures);
+    report.duplicate_classes = duplicates;
+    report.duplicate_classes_cut = cut;
+    report.limits = agent.limits.lock().clone();
+    Ok(report)
 }
 
 /// Writes the JSON report to `path` (through a temporary file and a rename).
@@ -65,11 +74,16 @@ pub extern "system" fn Java_dev_tmrt_telemetry_Telemetry_nativeMarkReleased<'l>(
         if loader.is_null() {
             return Err(JavaError::new("java/lang/NullPointerException", "loader"));
         }
-        // SAFETY: a live, non-null ClassLoader reference (the native method's argument).
-        let id = unsafe { super::loaders::loader_id(agent, env, loader.as_raw()) }
+        let id = super::loaders::loader_id(agent, env, &loader)
             .ok_or_else(|| JavaError::illegal_state("the tmrt agent cannot register more classloaders"))?;
         let figures = super::figures::read(env)?;
-        let awaiting = agent.model.lock().mark_released(id, figures.full_gc_count);
+        let awaiting = agent.model.lock().mark_released_at(
+            id,
+            Release {
+                unix_ms: watch::now_unix_ms(),
+                full_gc_count: figures.full_gc_count,
+            },
+        );
         agent.log(LogLevel::Debug, || {
             format!(
                 "classloader #{id} released at {} full collections (awaiting collection: {awaiting})",
@@ -80,23 +94,37 @@ pub extern "system" fn Java_dev_tmrt_telemetry_Telemetry_nativeMarkReleased<'l>(
     })
 }
 
-/// `static native Object[] nativeSnapshot(int fullGcs)`: forces `fullGcs` full collections, then
-/// returns `{String json, long[] totals, long[] loaderNumbers, String[] loaderStrings,
-/// String[] suspectStrings}` (see `Snapshot.fromNative`).
+/// `static native String nativeSnapshot(int fullGcs)`: forces `fullGcs` full collections, then
+/// returns the JSON report.
 #[no_mangle]
 pub extern "system" fn Java_dev_tmrt_telemetry_Telemetry_nativeSnapshot<'l>(
     mut env: JNIEnv<'l>,
     _class: JClass<'l>,
     full_gcs: jint,
-) -> jobjectArray {
+) -> jstring {
     jni_entry(&mut env, std::ptr::null_mut(), |env| {
         let agent = loaded_agent()?;
         for _ in 0..full_gcs.max(0) {
-            // SAFETY: live phase, on a Java thread.
-            unsafe { agent.jvmti.force_garbage_collection() };
+            agent
+                .jvmti
+                .force_garbage_collection()
+                .map_err(|e| JavaError::illegal_state(format!("ForceGarbageCollection failed: {e}")))?;
         }
         let report = current_report(agent, env)?;
-        Ok(encode(env, &report)?.into_raw())
+        Ok(env.new_string(render_json(&report))?.into_raw())
+    })
+}
+
+/// `static native void nativeRequestFullReferencePaths()`: the next leak analysis walks the whole
+/// heap once, whatever the pause budget.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_telemetry_Telemetry_nativeRequestFullReferencePaths<'l>(
+    mut env: JNIEnv<'l>,
+    _class: JClass<'l>,
+) {
+    jni_entry(&mut env, (), |_| {
+        loaded_agent()?.full_walk_requested.store(true, Ordering::Release);
+        Ok(())
     })
 }
 
@@ -125,67 +153,4 @@ pub extern "system" fn Java_dev_tmrt_telemetry_Telemetry_nativeWriteReport<'l>(
         })?;
         Ok(env.new_string(path.display().to_string())?.into_raw())
     })
-}
-
-fn encode<'l>(env: &mut JNIEnv<'l>, r: &Report) -> Result<JObject<'l>, jni::errors::Error> {
-    let json = env.new_string(render_json(r))?;
-    let totals = [
-        r.classes_loaded_total as i64,
-        r.classes_unloaded_total as i64,
-        r.metaspace_used_bytes,
-        r.metaspace_max_bytes,
-        r.gc_count as i64,
-        r.metaspace_committed_bytes,
-        r.compressed_class_space_used_bytes,
-        r.compressed_class_space_committed_bytes,
-        r.compressed_class_space_max_bytes,
-        r.full_gc_count as i64,
-    ];
-    let totals_arr = env.new_long_array(totals.len() as i32)?;
-    env.set_long_array_region(&totals_arr, 0, &totals)?;
-    let mut nums = Vec::with_capacity(r.loaders.len() * 8);
-    let mut strs: Vec<Option<String>> = Vec::with_capacity(r.loaders.len() * 2);
-    let mut sus: Vec<Option<String>> = Vec::new();
-    for l in &r.loaders {
-        nums.extend_from_slice(&[
-            i64::from(l.id),
-            l.parent.map_or(-1, i64::from),
-            l.classes_defined as i64,
-            l.classes_unloaded as i64,
-            i64::from(l.released),
-            i64::from(l.alive),
-            i64::from(l.leaked),
-            l.suspects.len() as i64,
-        ]);
-        strs.push(Some(l.class.clone()));
-        strs.push(l.name.clone());
-        for s in &l.suspects {
-            sus.push(Some(s.kind.as_str().to_string()));
-            sus.push(Some(s.description.clone()));
-        }
-    }
-    let nums_arr = env.new_long_array(nums.len() as i32)?;
-    env.set_long_array_region(&nums_arr, 0, &nums)?;
-    let strs_arr = string_array(env, &strs)?;
-    let sus_arr = string_array(env, &sus)?;
-    let out = env.new_object_array(5, "java/lang/Object", JObject::null())?;
-    env.set_object_array_element(&out, 0, json)?;
-    env.set_object_array_element(&out, 1, totals_arr)?;
-    env.set_object_array_element(&out, 2, nums_arr)?;
-    env.set_object_array_element(&out, 3, strs_arr)?;
-    env.set_object_array_element(&out, 4, sus_arr)?;
-    Ok(out.into())
-}
-
-/// A `String[]` of these strings (`None` stays a null element).
-fn string_array<'l>(env: &mut JNIEnv<'l>, items: &[Option<String>]) -> Result<JObjectArray<'l>, jni::errors::Error> {
-    let arr = env.new_object_array(items.len() as i32, "java/lang/String", JObject::null())?;
-    for (i, s) in items.iter().enumerate() {
-        if let Some(s) = s {
-            let js = env.new_string(s)?;
-            env.set_object_array_element(&arr, i as i32, &js)?;
-            env.delete_local_ref(js)?;
-        }
-    }
-    Ok(arr)
 }

@@ -1,70 +1,58 @@
 //! The agent thread: a native thread attached to the JVM as a daemon (`tmrt-agent`), which does
 //! everything that needs JNI and must not happen inside an event callback.
 //!
-//! It sleeps until a `GarbageCollectionFinish` callback or a scrape of the metrics endpoint
-//! unparks it (or a timeout). After a collection, when released loaders await collection, it
-//! brings the leak verdicts up to date; for a scrape it re-reads the JVM-wide figures and renders
-//! the exposition the HTTP thread then serves. Nothing runs periodically: without collections
-//! and scrapes the thread costs nothing. It stops at VM death.
+//! It sleeps until a `GarbageCollectionFinish` callback, a new classloader, or a scrape of the
+//! metrics endpoint unparks it, or a timeout: one second while `URLClassLoader`s are watched for
+//! their release, five otherwise. Each time it polls the watched loaders (a few JNI field reads
+//! each); after a collection, when released loaders await collection, it brings the leak
+//! verdicts up to date; for a scrape it re-reads the JVM-wide figures and renders the exposition
+//! the HTTP thread then serves. It stops at VM death.
 
-use std::ffi::c_void;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jni::sys::{JavaVM, JavaVMAttachArgs, JNI_OK, JNI_VERSION_1_8};
-use jni::JNIEnv;
+use jni::JavaVM;
 use runtime::telemetry::{prometheus, LogLevel};
 
-use super::analysis;
 use super::state::Agent;
+use super::{analysis, watch};
 
 pub const AGENT_THREAD_NAME: &str = "tmrt-agent";
 
-/// How long the thread sleeps when nothing wakes it.
+/// How long the thread sleeps when nothing wakes it and no loader is watched.
 const IDLE: Duration = Duration::from_secs(5);
-
-struct VmPtr(*mut JavaVM);
-// SAFETY: a JavaVM* is valid on every thread for the life of the JVM.
-unsafe impl Send for VmPtr {}
+/// How often watched loaders are polled when nothing else wakes the thread.
+const POLL: Duration = Duration::from_secs(1);
 
 /// Starts the agent thread.
-pub fn start(agent: &'static Agent, vm: *mut JavaVM) {
-    let vm = VmPtr(vm);
+pub fn start(agent: &'static Agent) {
     let spawned = std::thread::Builder::new()
         .name(AGENT_THREAD_NAME.into())
-        .spawn(move || {
-            let vm = vm;
-            run(agent, vm.0)
-        });
+        .spawn(move || run(agent));
     match spawned {
         Ok(h) => {
             let _ = agent.agent_thread.set(h.thread().clone());
         }
-        Err(e) => agent.log(LogLevel::Info, || format!("cannot start the agent thread: {e}")),
+        Err(e) => agent.limit(format!(
+            "cannot start the agent thread ({e}): no leak verdicts, no metrics"
+        )),
     }
 }
 
-fn run(agent: &'static Agent, vm: *mut JavaVM) {
-    let mut raw_env: *mut c_void = std::ptr::null_mut();
-    let name = c"tmrt-agent";
-    let mut args = JavaVMAttachArgs {
-        version: JNI_VERSION_1_8,
-        name: name.as_ptr() as *mut _,
-        group: std::ptr::null_mut(),
+fn run(agent: &'static Agent) {
+    // SAFETY: the JavaVM* the JVM handed to the agent, valid for the life of the process.
+    let vm = match unsafe { JavaVM::from_raw(agent.vm.0) } {
+        Ok(vm) => vm,
+        Err(e) => return agent.limit(format!("no JavaVM for the agent thread ({e})")),
     };
-    // SAFETY: `vm` is the live JavaVM; the args outlive the call.
-    let rc =
-        unsafe { ((**vm).AttachCurrentThreadAsDaemon.unwrap())(vm, &mut raw_env, &mut args as *mut _ as *mut c_void) };
-    if rc != JNI_OK {
-        agent.log(LogLevel::Info, || {
-            format!("cannot attach the agent thread (JNI error {rc})")
-        });
-        return;
-    }
-    // SAFETY: a valid JNIEnv for this (now attached) thread.
-    let Ok(mut env) = (unsafe { JNIEnv::from_raw(raw_env as *mut jni::sys::JNIEnv) }) else {
-        return;
+    let mut env = match vm.attach_current_thread_as_daemon() {
+        Ok(env) => env,
+        Err(e) => {
+            return agent.limit(format!(
+                "cannot attach the agent thread ({e}): no leak verdicts, no metrics"
+            ))
+        }
     };
     let mut last_epoch = agent.gc_epoch.load(Ordering::Acquire);
     loop {
@@ -78,9 +66,14 @@ fn run(agent: &'static Agent, vm: *mut JavaVM) {
             }
             agent.metrics_rendered.store(requested, Ordering::Release);
         }
-        std::thread::park_timeout(IDLE);
+        let timeout = if agent.watch.lock().any() { POLL } else { IDLE };
+        std::thread::park_timeout(timeout);
         if agent.is_dead() {
             return;
+        }
+        {
+            let _serial = agent.analysis.lock();
+            watch::poll(agent, &mut env);
         }
         let epoch = agent.gc_epoch.load(Ordering::Acquire);
         if epoch == last_epoch {
@@ -90,6 +83,9 @@ fn run(agent: &'static Agent, vm: *mut JavaVM) {
         if agent.model.lock().awaiting_collection().is_empty() {
             continue;
         }
-        let _ = analysis::refresh(agent, &mut env, true);
+        if let Err(e) = analysis::refresh(agent, &mut env, true) {
+            agent.log(LogLevel::Debug, || format!("leak analysis failed: {e}"));
+            let _ = env.exception_clear();
+        }
     }
 }

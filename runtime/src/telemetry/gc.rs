@@ -6,22 +6,25 @@
 //! agent reads the `GarbageCollectorMXBean`s instead, and counts the collections of those whose
 //! name, below, says they collect the whole heap (and unload classes).
 
-/// Whether a `GarbageCollectorMXBean` of this name runs full collections (G1's and Parallel's old
-/// generation, Serial's mark-sweep-compact, CMS, and the concurrent whole-heap cycles of
-/// Shenandoah and ZGC). Young collectors (`G1 Young Generation`, `PS Scavenge`, `Copy`,
-/// `ParNew`) and pause-only beans (`Shenandoah Pauses`, `ZGC Pauses`) are not.
+/// The `GarbageCollectorMXBean`s that run full collections: G1's and Parallel's old generation,
+/// Serial's mark-sweep-compact, CMS, and the concurrent whole-heap cycles of Shenandoah and ZGC.
+/// Young collectors (`G1 Young Generation`, `PS Scavenge`, `Copy`, `ParNew`) and pause-only beans
+/// (`Shenandoah Pauses`, `ZGC Pauses`) are not. The one list: `jni-bridge/build.rs` generates the
+/// Java library's `FullCollectors` from it (this file has no dependencies so that it can).
+pub const FULL_COLLECTORS: &[&str] = &[
+    "G1 Old Generation",
+    "PS MarkSweep",
+    "MarkSweepCompact",
+    "ConcurrentMarkSweep",
+    "Shenandoah Cycles",
+    "ZGC",
+    "ZGC Cycles",
+    "ZGC Major Cycles",
+];
+
+/// Whether a `GarbageCollectorMXBean` of this name runs full collections ([`FULL_COLLECTORS`]).
 pub fn is_full_collector(name: &str) -> bool {
-    matches!(
-        name,
-        "G1 Old Generation"
-            | "PS MarkSweep"
-            | "MarkSweepCompact"
-            | "ConcurrentMarkSweep"
-            | "Shenandoah Cycles"
-            | "ZGC"
-            | "ZGC Cycles"
-            | "ZGC Major Cycles"
-    )
+    FULL_COLLECTORS.contains(&name)
 }
 
 #[cfg(test)]

@@ -10,14 +10,24 @@
 //! yields a plain [`Report`] value, which [`report`] renders as JSON and [`prometheus`] as text
 //! exposition. Nothing in the model prints; nothing in rendering derives.
 
+pub mod budget;
+pub mod duplicates;
+pub mod flink_job;
 pub mod gc;
+pub mod kind;
 pub mod model;
 pub mod options;
 pub mod prometheus;
 pub mod report;
+pub mod search;
+pub mod suspects;
 pub mod tag;
 pub mod walk;
 
-pub use model::{JvmFigures, LoaderId, LoaderInfo, LoaderReport, Report, Suspect, SuspectKind, Telemetry, BOOTSTRAP};
-pub use options::{AgentOptions, LogLevel, MetricsAddr, OptionError};
+pub use duplicates::DuplicateClass;
+pub use kind::LoaderKind;
+pub use model::{
+    JvmFigures, LoaderId, LoaderInfo, LoaderReport, Release, Report, Suspect, SuspectKind, Telemetry, BOOTSTRAP,
+};
+pub use options::{AgentOptions, LogLevel, MetricsAddr, OptionError, ReferencePaths, RuntimeComponents};
 pub use tag::Tag;

@@ -16,6 +16,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
+use super::duplicates::DuplicateClass;
+use super::kind::{classify, is_user_code, LoaderKind};
+
 /// A loader's identity in the agent: assigned in order of discovery, carried in its JVMTI tag.
 /// Id 0 is the bootstrap loader.
 pub type LoaderId = u32;
@@ -28,7 +31,7 @@ pub const BOOTSTRAP: LoaderId = 0;
 pub const COLLECTED_KEPT: usize = 4096;
 
 /// What the agent learns about a loader when it first sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LoaderInfo {
     /// The loader's class, binary name (`jdk.internal.loader.ClassLoaders$AppClassLoader`).
     pub class: String,
@@ -36,15 +39,37 @@ pub struct LoaderInfo {
     pub name: Option<String>,
     /// The parent loader's id; `None` when the parent is the bootstrap loader (or for bootstrap).
     pub parent: Option<LoaderId>,
+    /// Whether the loader is a `java.net.URLClassLoader` (it can be closed, and has URLs).
+    pub is_url: bool,
+    /// When the agent first saw it (milliseconds since the epoch).
+    pub seen_unix_ms: u64,
+}
+
+/// When a loader was released: the wall clock and the JVM's full-collection count at that
+/// moment (the leak rule counts full collections from there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Release {
+    pub unix_ms: u64,
+    pub full_gc_count: u64,
 }
 
 /// What a leak suspect is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SuspectKind {
-    /// A live thread whose context classloader is the loader, or whose class the loader defined.
+    /// A live thread tied to the loader: its class, its task, or its stack.
     #[serde(rename = "thread")]
     Thread,
-    /// A chain of references from a GC root to the loader.
+    /// A live thread whose context classloader is the loader.
+    #[serde(rename = "context-classloader")]
+    ContextClassLoader,
+    /// A `ThreadLocal` value of the loader's classes on a live thread.
+    #[serde(rename = "thread-local")]
+    ThreadLocal,
+    /// A static field of a class outside the job that reaches the loader's objects.
+    #[serde(rename = "static-field")]
+    StaticField,
+    /// A chain of references from a GC root to the loader (or why there is none).
     #[serde(rename = "reference-path")]
     ReferencePath,
 }
@@ -53,6 +78,9 @@ impl SuspectKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SuspectKind::Thread => "thread",
+            SuspectKind::ContextClassLoader => "context-classloader",
+            SuspectKind::ThreadLocal => "thread-local",
+            SuspectKind::StaticField => "static-field",
             SuspectKind::ReferencePath => "reference-path",
         }
     }
@@ -79,18 +107,46 @@ pub struct JvmFigures {
     pub gc_count: u64,
     /// Collections of the full collectors (see [`super::gc::is_full_collector`]).
     pub full_gc_count: u64,
+    /// Bytes used in the Java heap (`MemoryMXBean.getHeapMemoryUsage().getUsed()`).
+    pub heap_used: i64,
 }
 
 #[derive(Debug, Clone)]
 struct LoaderRecord {
     info: LoaderInfo,
+    kind: LoaderKind,
+    user_code: bool,
+    urls: Vec<String>,
+    flink_job_id: Option<String>,
     classes_defined: u64,
     classes_unloaded: u64,
-    /// Full-collection count when the loader was marked released.
-    released_at: Option<u64>,
+    released_at: Option<Release>,
+    collected_unix_ms: Option<u64>,
     alive: bool,
     leaked: bool,
     suspects: Vec<Suspect>,
+    /// What the leak analysis of this loader could not do (cut short by a budget, ...).
+    limits: Vec<String>,
+}
+
+impl LoaderRecord {
+    fn new(info: LoaderInfo, kind: LoaderKind, user_code: bool) -> Self {
+        LoaderRecord {
+            info,
+            kind,
+            user_code,
+            urls: Vec::new(),
+            flink_job_id: None,
+            classes_defined: 0,
+            classes_unloaded: 0,
+            released_at: None,
+            collected_unix_ms: None,
+            alive: true,
+            leaked: false,
+            suspects: Vec::new(),
+            limits: Vec::new(),
+        }
+    }
 }
 
 /// The agent's record book. See the module documentation.
@@ -115,19 +171,14 @@ impl Telemetry {
         let mut loaders = BTreeMap::new();
         loaders.insert(
             BOOTSTRAP,
-            LoaderRecord {
-                info: LoaderInfo {
+            LoaderRecord::new(
+                LoaderInfo {
                     class: "<bootstrap>".to_string(),
-                    name: None,
-                    parent: None,
+                    ..LoaderInfo::default()
                 },
-                classes_defined: 0,
-                classes_unloaded: 0,
-                released_at: None,
-                alive: true,
-                leaked: false,
-                suspects: Vec::new(),
-            },
+                LoaderKind::Bootstrap,
+                false,
+            ),
         );
         Telemetry {
             loaders,
@@ -146,19 +197,49 @@ impl Telemetry {
         }
         let id = self.next_id;
         self.next_id += 1;
-        self.loaders.insert(
-            id,
-            LoaderRecord {
-                info,
-                classes_defined: 0,
-                classes_unloaded: 0,
-                released_at: None,
-                alive: true,
-                leaked: false,
-                suspects: Vec::new(),
-            },
-        );
+        let kind = classify(&info.class, info.is_url);
+        let user_code = is_user_code(kind, self.below_application(info.parent));
+        self.loaders.insert(id, LoaderRecord::new(info, kind, user_code));
         Some(id)
+    }
+
+    /// Whether the application loader is `parent` or one of its ancestors.
+    fn below_application(&self, mut parent: Option<LoaderId>) -> bool {
+        let mut steps = 0;
+        while let Some(p) = parent {
+            let Some(r) = self.loaders.get(&p) else { return false };
+            if r.kind == LoaderKind::Application {
+                return true;
+            }
+            parent = r.info.parent;
+            steps += 1;
+            if steps > 1000 {
+                return false;
+            }
+        }
+        false
+    }
+
+    /// The loader's kind and whether it is user code (`None` for an unknown loader).
+    pub fn kind(&self, id: LoaderId) -> Option<(LoaderKind, bool)> {
+        self.loaders.get(&id).map(|r| (r.kind, r.user_code))
+    }
+
+    /// Records a loader's class path and the Flink job it belongs to (read by the agent thread).
+    pub fn set_class_path(&mut self, id: LoaderId, urls: Vec<String>) {
+        if let Some(r) = self.loaders.get_mut(&id) {
+            r.flink_job_id = super::flink_job::job_id(urls.iter().map(String::as_str));
+            r.urls = urls;
+        }
+    }
+
+    /// What an analysis of the loader could not do.
+    pub fn add_limit(&mut self, id: LoaderId, limit: String) {
+        if let Some(r) = self.loaders.get_mut(&id) {
+            if !r.limits.contains(&limit) {
+                r.limits.push(limit);
+            }
+        }
     }
 
     /// The id the next registered loader will get.
@@ -196,6 +277,11 @@ impl Telemetry {
     /// The loader object was collected (its tag came back in `ObjectFree`, or a liveness check
     /// did not find it): its classes not yet counted unloaded were unloaded with it.
     pub fn loader_collected(&mut self, id: LoaderId) {
+        self.loader_collected_at(id, 0);
+    }
+
+    /// [`Self::loader_collected`], at `unix_ms` (0: unknown).
+    pub fn loader_collected_at(&mut self, id: LoaderId, unix_ms: u64) {
         if id == BOOTSTRAP {
             return;
         }
@@ -206,6 +292,7 @@ impl Telemetry {
         let remaining = r.classes_defined.saturating_sub(r.classes_unloaded);
         r.classes_unloaded += remaining;
         self.classes_unloaded_total += remaining;
+        r.collected_unix_ms = (unix_ms > 0).then_some(unix_ms);
         r.alive = false;
         r.leaked = false;
         r.suspects.clear();
@@ -217,21 +304,37 @@ impl Telemetry {
         }
     }
 
-    /// The application released the loader (`Telemetry.markReleased`) when the JVM had run
-    /// `full_gc_count` full collections. Releasing twice keeps the first release; releasing the
-    /// bootstrap loader or a collected one does nothing. Returns whether the loader is now
-    /// awaiting collection.
+    /// The loader was released (closed by its owner, or `Telemetry.markReleased`) when the JVM
+    /// had run `full_gc_count` full collections. Releasing twice keeps the first release;
+    /// releasing the bootstrap loader or a collected one does nothing. Returns whether the loader
+    /// is now awaiting collection.
     pub fn mark_released(&mut self, id: LoaderId, full_gc_count: u64) -> bool {
+        self.mark_released_at(
+            id,
+            Release {
+                unix_ms: 0,
+                full_gc_count,
+            },
+        )
+    }
+
+    /// [`Self::mark_released`] with the wall-clock time of the release.
+    pub fn mark_released_at(&mut self, id: LoaderId, release: Release) -> bool {
         if id == BOOTSTRAP {
             return false;
         }
         match self.loaders.get_mut(&id) {
             Some(r) if r.alive => {
-                r.released_at.get_or_insert(full_gc_count);
+                r.released_at.get_or_insert(release);
                 true
             }
             _ => false,
         }
+    }
+
+    /// Whether the loader is known, alive and already released.
+    pub fn is_released(&self, id: LoaderId) -> bool {
+        self.loaders.get(&id).is_some_and(|r| r.released_at.is_some())
     }
 
     /// Released loaders not yet judged: alive as far as the model knows, not leaked.
@@ -251,7 +354,7 @@ impl Telemetry {
             .filter(|(_, r)| r.alive && !r.leaked)
             .filter(|(_, r)| {
                 r.released_at
-                    .is_some_and(|at| full_gc_count.saturating_sub(at) >= u64::from(cycles))
+                    .is_some_and(|at| full_gc_count.saturating_sub(at.full_gc_count) >= u64::from(cycles))
             })
             .map(|(id, _)| *id)
             .collect()
@@ -323,8 +426,19 @@ impl Telemetry {
                     alive: r.alive,
                     leaked: r.leaked,
                     suspects: r.suspects.clone(),
+                    kind: r.kind,
+                    user_code: r.user_code,
+                    flink_job_id: r.flink_job_id.clone(),
+                    urls: r.urls.clone(),
+                    seen_unix_ms: r.info.seen_unix_ms,
+                    released_at: r.released_at,
+                    collected_unix_ms: r.collected_unix_ms,
+                    limits: r.limits.clone(),
                 })
                 .collect(),
+            duplicate_classes: Vec::new(),
+            duplicate_classes_cut: 0,
+            limits: Vec::new(),
         }
     }
 }
@@ -347,6 +461,13 @@ pub struct Report {
     pub compressed_class_space_max_bytes: i64,
     pub full_gc_count: u64,
     pub loaders: Vec<LoaderReport>,
+    /// Class names defined by two or more live loaders, biggest first (capped).
+    pub duplicate_classes: Vec<DuplicateClass>,
+    /// Duplicate names left out by the cap.
+    pub duplicate_classes_cut: usize,
+    /// What the agent could not do in this JVM (a missing capability, a class of unexpected
+    /// shape), one line each.
+    pub limits: Vec<String>,
 }
 
 /// One loader in a [`Report`].
@@ -363,6 +484,22 @@ pub struct LoaderReport {
     pub alive: bool,
     pub leaked: bool,
     pub suspects: Vec<Suspect>,
+    /// See [`LoaderKind`].
+    pub kind: LoaderKind,
+    /// One job's (or one plugin use's) loader, expected to be released and collected.
+    pub user_code: bool,
+    /// The Flink job whose jars the loader loads (from its blob-cache URLs).
+    pub flink_job_id: Option<String>,
+    /// The loader's class path (for `URLClassLoader`s).
+    pub urls: Vec<String>,
+    /// When the agent first saw the loader (milliseconds since the epoch; 0: unknown).
+    pub seen_unix_ms: u64,
+    /// When it was released, if it was.
+    pub released_at: Option<Release>,
+    /// When the agent saw it collected, if it was and the time is known.
+    pub collected_unix_ms: Option<u64>,
+    /// What the leak analysis could not do for this loader (e.g. cut short by the pause budget).
+    pub limits: Vec<String>,
 }
 
 impl Report {
@@ -379,8 +516,7 @@ mod tests {
     fn info(class: &str) -> LoaderInfo {
         LoaderInfo {
             class: class.to_string(),
-            name: None,
-            parent: None,
+            ..LoaderInfo::default()
         }
     }
 

@@ -3,8 +3,18 @@
 //! `jvm_classes_currently_loaded`, `jvm_memory_pool_bytes_{used,committed,max}{pool=...}` for the
 //! `Metaspace` and `Compressed Class Space` pools; plus tmrt's own: `tmrt_gc_collections_total`,
 //! `tmrt_gc_full_collections_total`, `tmrt_classloaders{state=...}`, `tmrt_classloaders_leaked`,
-//! and per live loader `tmrt_classloader_classes{loader="ID",class=...,name=...}` (classes it
-//! defined that are still loaded) and `tmrt_classloader_leaked{...}` (1 when leaked).
+//! `tmrt_classloader_classes{loader=,class=,name=,job=}` (classes defined and still loaded) and
+//! `tmrt_classloader_leaked{...}` (1 when leaked).
+//!
+//! Label sets Prometheus can keep: a series per loader (`loader` = its id) only for the JVM's own
+//! three loaders and for user-code loaders (Flink's, tmrt's, other `URLClassLoader`s below the
+//! application loader) while they are alive — leaked ones are alive — at most
+//! [`MAX_LOADER_SERIES`] of them, oldest first; every other loader (reflection's
+//! `DelegatingClassLoader`s, code generators', user-code loaders past the cap) is summed into one
+//! series per loader class with `loader=""`, and `tmrt_classloader_series_cut` counts the
+//! user-code loaders the cap folded into those sums. `job` is the Flink job id of a user-code
+//! loader (empty otherwise); note that Prometheus renames a scraped `job` label to `exported_job`
+//! unless the scrape config sets `honor_labels`.
 
 use std::fmt::Write;
 
@@ -32,27 +42,65 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// Most loaders with a series of their own (user-code loaders; the JVM's three are extra).
+pub const MAX_LOADER_SERIES: usize = 200;
+
 fn loader_labels(l: &LoaderReport) -> String {
     format!(
-        "loader=\"{}\",class=\"{}\",name=\"{}\"",
+        "loader=\"{}\",class=\"{}\",name=\"{}\",job=\"{}\"",
         l.id,
         escape_label_value(&l.class),
-        escape_label_value(l.name.as_deref().unwrap_or(""))
+        escape_label_value(l.name.as_deref().unwrap_or("")),
+        l.flink_job_id.as_deref().unwrap_or("")
     )
+}
+
+/// The loaders that get series of their own, and the per-class sums of all other live loaders
+/// (`(class, classes still loaded)`), and how many user-code loaders the cap folded in.
+struct LoaderSeries<'a> {
+    own: Vec<&'a LoaderReport>,
+    summed: std::collections::BTreeMap<&'a str, u64>,
+    cut: usize,
+}
+
+fn loader_series(r: &Report) -> LoaderSeries<'_> {
+    let mut out = LoaderSeries {
+        own: Vec::new(),
+        summed: std::collections::BTreeMap::new(),
+        cut: 0,
+    };
+    let mut user_code = 0;
+    for l in r.loaders.iter().filter(|l| l.alive) {
+        let own = if l.kind.is_builtin() {
+            true
+        } else if l.user_code {
+            user_code += 1;
+            if user_code > MAX_LOADER_SERIES {
+                out.cut += 1;
+                false
+            } else {
+                true
+            }
+        } else {
+            false
+        };
+        if own {
+            out.own.push(l);
+        } else {
+            *out.summed.entry(l.class.as_str()).or_default() += still_loaded(l);
+        }
+    }
+    out
+}
+
+fn still_loaded(l: &LoaderReport) -> u64 {
+    l.classes_defined.saturating_sub(l.classes_unloaded)
 }
 
 /// One metric with a single unlabelled sample.
 fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
     header(out, name, kind, help);
     let _ = writeln!(out, "{name} {value}");
-}
-
-/// A gauge with one sample per live loader.
-fn per_live_loader(out: &mut String, r: &Report, name: &str, help: &str, value: impl Fn(&LoaderReport) -> u64) {
-    header(out, name, "gauge", help);
-    for l in r.loaders.iter().filter(|l| l.alive) {
-        let _ = writeln!(out, "{name}{{{}}} {}", loader_labels(l), value(l));
-    }
 }
 
 /// Renders the exposition.
@@ -145,19 +193,48 @@ pub fn render(r: &Report) -> String {
         "Released classloaders still alive after leak-gc-cycles full collections.",
         r.leaked_count(),
     );
-    per_live_loader(
+    let series = loader_series(r);
+    header(
         &mut out,
-        r,
         "tmrt_classloader_classes",
-        "Classes defined by a live classloader that are still loaded.",
-        |l| l.classes_defined.saturating_sub(l.classes_unloaded),
+        "gauge",
+        "Classes defined by live classloaders that are still loaded: per user-code loader, else summed by loader class (loader=\"\").",
     );
-    per_live_loader(
+    for l in &series.own {
+        let _ = writeln!(
+            out,
+            "tmrt_classloader_classes{{{}}} {}",
+            loader_labels(l),
+            still_loaded(l)
+        );
+    }
+    for (class, n) in &series.summed {
+        let _ = writeln!(
+            out,
+            "tmrt_classloader_classes{{loader=\"\",class=\"{}\",name=\"\",job=\"\"}} {n}",
+            escape_label_value(class)
+        );
+    }
+    header(
         &mut out,
-        r,
         "tmrt_classloader_leaked",
-        "1 for a live classloader judged leaked, else 0.",
-        |l| u64::from(l.leaked),
+        "gauge",
+        "1 for a live user-code classloader judged leaked, else 0.",
+    );
+    for l in series.own.iter().filter(|l| l.user_code) {
+        let _ = writeln!(
+            out,
+            "tmrt_classloader_leaked{{{}}} {}",
+            loader_labels(l),
+            u64::from(l.leaked)
+        );
+    }
+    single(
+        &mut out,
+        "tmrt_classloader_series_cut",
+        "gauge",
+        "Live user-code classloaders summed by class because of the cap on per-loader series.",
+        series.cut,
     );
     out
 }
@@ -173,6 +250,71 @@ mod tests {
         assert_eq!(escape_label_value("plain ü"), "plain ü");
     }
 
+    fn register(t: &mut Telemetry, class: &str, parent: Option<u32>, is_url: bool) -> u32 {
+        t.register_loader(LoaderInfo {
+            class: class.into(),
+            parent,
+            is_url,
+            ..LoaderInfo::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn per_loader_series_only_for_user_code_and_builtins_with_a_cap() {
+        let mut t = Telemetry::new();
+        let app = register(&mut t, "jdk.internal.loader.ClassLoaders$AppClassLoader", None, false);
+        t.class_defined(Some(app));
+        // 318 reflection loaders: one summed series.
+        for _ in 0..318 {
+            let d = register(&mut t, "jdk.internal.reflect.DelegatingClassLoader", Some(app), false);
+            t.class_defined(Some(d));
+        }
+        // More Flink job loaders than the cap; one of them with a job id, one leaked.
+        let mut flink = Vec::new();
+        for _ in 0..MAX_LOADER_SERIES + 5 {
+            let f = register(&mut t, "org.apache.flink.util.ChildFirstClassLoader", Some(app), true);
+            t.class_defined(Some(f));
+            t.class_defined(Some(f));
+            flink.push(f);
+        }
+        t.set_class_path(
+            flink[0],
+            vec!["file:/b/job_9f86d081884c7d659a2feaa0c55ad015/blob_p-1-2".into()],
+        );
+        t.mark_released(flink[1], 0);
+        t.set_leaked(flink[1], vec![]);
+        // A collected user-code loader has no series.
+        t.loader_collected(flink[2]);
+        let text = render(&t.report(&JvmFigures::default()));
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("tmrt_classloader_classes{"))
+            .collect();
+        assert!(lines.contains(&"tmrt_classloader_classes{loader=\"\",class=\"jdk.internal.reflect.DelegatingClassLoader\",name=\"\",job=\"\"} 318"));
+        let app_line = format!("tmrt_classloader_classes{{loader=\"{app}\",class=\"jdk.internal.loader.ClassLoaders$AppClassLoader\",name=\"\",job=\"\"}} 1");
+        assert!(lines.contains(&app_line.as_str()), "{text}");
+        let own_flink = lines
+            .iter()
+            .filter(|l| l.contains("ChildFirstClassLoader") && !l.contains("loader=\"\""))
+            .count();
+        assert_eq!(own_flink, MAX_LOADER_SERIES);
+        // 205 created, 1 collected, 200 with series: 4 folded into one sum of 8 classes.
+        assert!(lines.contains(&"tmrt_classloader_classes{loader=\"\",class=\"org.apache.flink.util.ChildFirstClassLoader\",name=\"\",job=\"\"} 8"), "{text}");
+        assert!(text.contains("\ntmrt_classloader_series_cut 4\n"));
+        assert!(text.contains(&format!("tmrt_classloader_classes{{loader=\"{}\",class=\"org.apache.flink.util.ChildFirstClassLoader\",name=\"\",job=\"9f86d081884c7d659a2feaa0c55ad015\"}} 2", flink[0])));
+        assert!(text.contains(&format!("tmrt_classloader_leaked{{loader=\"{}\",class=\"org.apache.flink.util.ChildFirstClassLoader\",name=\"\",job=\"\"}} 1", flink[1])));
+        assert!(
+            !text.contains(&format!("loader=\"{}\"", flink[2])),
+            "collected: no series"
+        );
+        let leaked_lines = text
+            .lines()
+            .filter(|l| l.starts_with("tmrt_classloader_leaked{"))
+            .count();
+        assert_eq!(leaked_lines, MAX_LOADER_SERIES, "only user-code loaders");
+    }
+
     #[test]
     fn exposition_has_the_jvm_client_names_and_valid_lines() {
         let mut t = Telemetry::new();
@@ -181,6 +323,7 @@ mod tests {
                 class: "My\"Loader".into(),
                 name: Some("line\nbreak".into()),
                 parent: None,
+                ..LoaderInfo::default()
             })
             .unwrap();
         t.class_defined(Some(a));
@@ -203,7 +346,7 @@ mod tests {
             "jvm_memory_pool_bytes_max{pool=\"Metaspace\"} -1\n",
             "jvm_memory_pool_bytes_used{pool=\"Compressed Class Space\"} 0\n",
             "tmrt_classloaders_leaked 1\n",
-            "tmrt_classloader_classes{loader=\"1\",class=\"My\\\"Loader\",name=\"line\\nbreak\"} 1\n",
+            "tmrt_classloader_classes{loader=\"\",class=\"My\\\"Loader\",name=\"\",job=\"\"} 1\n",
             "# TYPE jvm_classes_loaded_total counter\n",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");

@@ -6,10 +6,15 @@
 //! `Metaspace` `MemoryPoolMXBean`; max `-1` when unlimited), `gc_count` (all collections), then
 //! `metaspace_committed_bytes`, `compressed_class_space_used_bytes`,
 //! `compressed_class_space_committed_bytes`, `compressed_class_space_max_bytes`,
-//! `full_gc_count`, and `loaders`: per loader `id`, `class`, `name` (or null), `parent` (the
+//! `full_gc_count`, `loaders`, `duplicate_classes` (`{"name", "loaders": [ids]}`, biggest first,
+//! capped), `duplicate_classes_cut` (names left out by the cap) and `limits` (what the agent could
+//! not do in this JVM, one line each). Per loader: `id`, `class`, `name` (or null), `parent` (the
 //! parent loader's `id`, null for the bootstrap loader), `classes_defined`, `classes_unloaded`,
-//! `released`, `alive`, `leaked`, `suspects` (each `{"kind": "thread" | "reference-path",
-//! "description": ...}`).
+//! `released`, `alive`, `leaked`, `suspects` (each `{"kind": "thread" | "context-classloader" |
+//! "thread-local" | "static-field" | "reference-path", "description": ...}`), `kind` (see
+//! [`super::LoaderKind`]), `user_code`, `flink_job_id` (or null), `urls`, `seen_unix_ms`,
+//! `released_at` (`{"unix_ms", "full_gc_count"}` or null), `collected_unix_ms` (or null) and
+//! `limits` (what the leak analysis could not do for this loader).
 
 use super::Report;
 
@@ -33,6 +38,7 @@ mod tests {
                 class: "Child\"Loader".into(),
                 name: Some("job-1".into()),
                 parent: Some(0),
+                ..LoaderInfo::default()
             })
             .unwrap();
         t.class_defined(Some(a));
@@ -65,6 +71,9 @@ mod tests {
             "compressed_class_space_max_bytes",
             "full_gc_count",
             "loaders",
+            "duplicate_classes",
+            "duplicate_classes_cut",
+            "limits",
         ];
         let mut sorted_top = top.clone();
         sorted_top.sort();
@@ -83,12 +92,20 @@ mod tests {
                 "class",
                 "classes_defined",
                 "classes_unloaded",
+                "collected_unix_ms",
+                "flink_job_id",
                 "id",
+                "kind",
                 "leaked",
+                "limits",
                 "name",
                 "parent",
                 "released",
-                "suspects"
+                "released_at",
+                "seen_unix_ms",
+                "suspects",
+                "urls",
+                "user_code"
             ]
         );
         assert_eq!(l["class"], "Child\"Loader");
@@ -98,6 +115,12 @@ mod tests {
         assert_eq!(l["suspects"][0]["kind"], "reference-path");
         assert_eq!(v["loaders"][0]["name"], serde_json::Value::Null);
         assert_eq!(v["metaspace_max_bytes"], -1);
+        assert_eq!(l["released_at"]["full_gc_count"], 0);
+        assert_eq!(l["kind"], "other");
+        assert_eq!(v["loaders"][0]["kind"], "bootstrap");
+        // The report reads back into the same value (the emulator and Snapshot rely on it).
+        let back: crate::telemetry::Report = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, t.report(&figures));
         assert!(json.ends_with("}\n"));
     }
 }

@@ -7,10 +7,12 @@ import java.lang.management.MemoryUsage;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The telemetry at one moment: the data of the agent's JSON report, field by field, and the
- * report itself ({@link #toJson()}). Immutable.
+ * The telemetry at one moment: the agent's JSON report ({@link #toJson()}), read field by field.
+ * The report is the one encoding: it crosses JNI as text and is parsed here, so a field the
+ * agent adds shows up in {@link #toJson()} at once and in a getter when one is added. Immutable.
  */
 public final class Snapshot {
     /** Why a leaked loader is alive. */
@@ -23,7 +25,10 @@ public final class Snapshot {
             this.description = description;
         }
 
-        /** {@code "thread"} or {@code "reference-path"}. */
+        /**
+         * {@code "thread"}, {@code "context-classloader"}, {@code "thread-local"},
+         * {@code "static-field"} or {@code "reference-path"}.
+         */
         public String kind() {
             return kind;
         }
@@ -38,167 +43,225 @@ public final class Snapshot {
         }
     }
 
-    /** One classloader. */
-    public static final class Loader {
-        private final long id;
-        private final String className;
+    /** A class name defined by several live loaders at once. */
+    public static final class DuplicateClass {
         private final String name;
-        private final long parent;
-        private final long classesDefined;
-        private final long classesUnloaded;
-        private final boolean released;
-        private final boolean alive;
-        private final boolean leaked;
-        private final List<Suspect> suspects;
+        private final List<Long> loaders;
 
-        Loader(long id, String className, String name, long parent, long classesDefined,
-                long classesUnloaded, boolean released, boolean alive, boolean leaked,
-                List<Suspect> suspects) {
-            this.id = id;
-            this.className = className;
+        DuplicateClass(String name, List<Long> loaders) {
             this.name = name;
-            this.parent = parent;
-            this.classesDefined = classesDefined;
-            this.classesUnloaded = classesUnloaded;
-            this.released = released;
-            this.alive = alive;
-            this.leaked = leaked;
-            this.suspects = Collections.unmodifiableList(suspects);
+            this.loaders = Collections.unmodifiableList(loaders);
         }
 
-        /** The agent's id for the loader (0 is the bootstrap loader). */
-        public long id() {
-            return id;
-        }
-
-        /** The loader's class ({@code <bootstrap>} for the bootstrap loader). */
-        public String className() {
-            return className;
-        }
-
-        /** {@code ClassLoader.getName()}, or null. */
         public String name() {
             return name;
         }
 
+        /** The ids of the loaders that defined it, ascending. */
+        public List<Long> loaders() {
+            return loaders;
+        }
+    }
+
+    /** One classloader. */
+    public static final class Loader {
+        private final Map<String, Object> m;
+        private final List<Suspect> suspects;
+
+        Loader(Map<String, Object> m) {
+            this.m = m;
+            List<Suspect> s = new ArrayList<>();
+            for (Object o : list(m.get("suspects"))) {
+                Map<String, Object> sm = map(o);
+                s.add(new Suspect(str(sm.get("kind")), str(sm.get("description"))));
+            }
+            this.suspects = Collections.unmodifiableList(s);
+        }
+
+        /** The agent's id for the loader (0 is the bootstrap loader). */
+        public long id() {
+            return num(m.get("id"), -1);
+        }
+
+        /** The loader's class ({@code <bootstrap>} for the bootstrap loader). */
+        public String className() {
+            return str(m.get("class"));
+        }
+
+        /** {@code ClassLoader.getName()}, or null. */
+        public String name() {
+            return str(m.get("name"));
+        }
+
         /** The parent loader's id, or -1 for the bootstrap loader itself. */
         public long parent() {
-            return parent;
+            return num(m.get("parent"), -1);
+        }
+
+        /**
+         * {@code "bootstrap"}, {@code "platform"}, {@code "application"}, {@code "flink"},
+         * {@code "tmrt"}, {@code "url"}, {@code "jdk-internal"} or {@code "other"}.
+         */
+        public String kind() {
+            return str(m.get("kind"));
+        }
+
+        /** Whether this is one job's loader (Flink's, tmrt's, a URLClassLoader below the application loader). */
+        public boolean userCode() {
+            return Boolean.TRUE.equals(m.get("user_code"));
+        }
+
+        /** The Flink job whose jars it loads (32 hex digits), or null. */
+        public String flinkJobId() {
+            return str(m.get("flink_job_id"));
+        }
+
+        /** Its class path (for URLClassLoaders). */
+        public List<String> urls() {
+            List<String> out = new ArrayList<>();
+            for (Object o : list(m.get("urls"))) {
+                out.add(str(o));
+            }
+            return Collections.unmodifiableList(out);
         }
 
         public long classesDefined() {
-            return classesDefined;
+            return num(m.get("classes_defined"), 0);
         }
 
         public long classesUnloaded() {
-            return classesUnloaded;
+            return num(m.get("classes_unloaded"), 0);
         }
 
         public boolean released() {
-            return released;
+            return Boolean.TRUE.equals(m.get("released"));
+        }
+
+        /** When it was released (milliseconds since the epoch), or -1. */
+        public long releasedAtUnixMs() {
+            Object r = m.get("released_at");
+            return r == null ? -1 : num(map(r).get("unix_ms"), -1);
+        }
+
+        /** The JVM's full-collection count when it was released, or -1. */
+        public long releasedAtFullGcCount() {
+            Object r = m.get("released_at");
+            return r == null ? -1 : num(map(r).get("full_gc_count"), -1);
         }
 
         public boolean alive() {
-            return alive;
+            return Boolean.TRUE.equals(m.get("alive"));
         }
 
         public boolean leaked() {
-            return leaked;
+            return Boolean.TRUE.equals(m.get("leaked"));
         }
 
         public List<Suspect> suspects() {
             return suspects;
         }
+
+        /** What the leak analysis could not do for this loader. */
+        public List<String> limits() {
+            List<String> out = new ArrayList<>();
+            for (Object o : list(m.get("limits"))) {
+                out.add(str(o));
+            }
+            return Collections.unmodifiableList(out);
+        }
     }
 
     private final boolean agentLoaded;
-    private final long[] totals;
+    private final Map<String, Object> top;
     private final List<Loader> loaders;
     private final String json;
 
-    private Snapshot(boolean agentLoaded, long[] totals, List<Loader> loaders, String json) {
+    private Snapshot(boolean agentLoaded, String json) {
         this.agentLoaded = agentLoaded;
-        this.totals = totals;
-        this.loaders = Collections.unmodifiableList(loaders);
         this.json = json;
+        this.top = map(Json.parse(json));
+        List<Loader> l = new ArrayList<>();
+        for (Object o : list(top.get("loaders"))) {
+            l.add(new Loader(map(o)));
+        }
+        this.loaders = Collections.unmodifiableList(l);
     }
 
-    static Snapshot fromNative(Object[] raw) {
-        String json = (String) raw[0];
-        long[] totals = (long[]) raw[1];
-        long[] nums = (long[]) raw[2];
-        String[] strs = (String[]) raw[3];
-        String[] sus = (String[]) raw[4];
-        List<Loader> loaders = new ArrayList<>();
-        int s = 0;
-        for (int i = 0; i * 8 < nums.length; i++) {
-            int b = i * 8;
-            List<Suspect> suspects = new ArrayList<>();
-            for (int k = 0; k < nums[b + 7]; k++, s += 2) {
-                suspects.add(new Suspect(sus[s], sus[s + 1]));
-            }
-            loaders.add(new Loader(nums[b], strs[2 * i], strs[2 * i + 1], nums[b + 1], nums[b + 2],
-                    nums[b + 3], nums[b + 4] != 0, nums[b + 5] != 0, nums[b + 6] != 0, suspects));
-        }
-        return new Snapshot(true, totals, loaders, json);
+    static Snapshot fromJson(String json) {
+        return new Snapshot(true, json);
     }
 
     static Snapshot withoutAgent() {
-        long[] t = new long[10];
-        t[0] = ManagementFactory.getClassLoadingMXBean().getTotalLoadedClassCount();
-        t[1] = ManagementFactory.getClassLoadingMXBean().getUnloadedClassCount();
-        t[3] = -1;
-        t[8] = -1;
+        long loaded = ManagementFactory.getClassLoadingMXBean().getTotalLoadedClassCount();
+        long unloaded = ManagementFactory.getClassLoadingMXBean().getUnloadedClassCount();
+        long msUsed = 0, msMax = -1, msCommitted = 0, ccsUsed = 0, ccsCommitted = 0, ccsMax = -1;
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
             MemoryUsage u = pool.getUsage();
             if (pool.getName().equals("Metaspace")) {
-                t[2] = u.getUsed();
-                t[3] = u.getMax();
-                t[5] = u.getCommitted();
+                msUsed = u.getUsed();
+                msMax = u.getMax();
+                msCommitted = u.getCommitted();
             } else if (pool.getName().equals("Compressed Class Space")) {
-                t[6] = u.getUsed();
-                t[7] = u.getCommitted();
-                t[8] = u.getMax();
+                ccsUsed = u.getUsed();
+                ccsCommitted = u.getCommitted();
+                ccsMax = u.getMax();
             }
         }
+        long gcs = 0, full = 0;
         for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
             long c = gc.getCollectionCount();
             if (c > 0) {
-                t[4] += c;
-                if (isFullCollector(gc.getName())) {
-                    t[9] += c;
+                gcs += c;
+                if (FullCollectors.isFull(gc.getName())) {
+                    full += c;
                 }
             }
         }
-        String[] names = {
-            "classes_loaded_total", "classes_unloaded_total", "metaspace_used_bytes",
-            "metaspace_max_bytes", "gc_count", "metaspace_committed_bytes",
-            "compressed_class_space_used_bytes", "compressed_class_space_committed_bytes",
-            "compressed_class_space_max_bytes", "full_gc_count"
-        };
-        StringBuilder sb = new StringBuilder("{\n");
-        for (int i = 0; i < names.length; i++) {
-            sb.append("  \"").append(names[i]).append("\": ").append(t[i]).append(",\n");
-        }
-        sb.append("  \"loaders\": []\n}\n");
-        return new Snapshot(false, t, new ArrayList<>(), sb.toString());
+        String json = "{\n"
+                + "  \"classes_loaded_total\": " + loaded + ",\n"
+                + "  \"classes_unloaded_total\": " + unloaded + ",\n"
+                + "  \"metaspace_used_bytes\": " + msUsed + ",\n"
+                + "  \"metaspace_max_bytes\": " + msMax + ",\n"
+                + "  \"gc_count\": " + gcs + ",\n"
+                + "  \"metaspace_committed_bytes\": " + msCommitted + ",\n"
+                + "  \"compressed_class_space_used_bytes\": " + ccsUsed + ",\n"
+                + "  \"compressed_class_space_committed_bytes\": " + ccsCommitted + ",\n"
+                + "  \"compressed_class_space_max_bytes\": " + ccsMax + ",\n"
+                + "  \"full_gc_count\": " + full + ",\n"
+                + "  \"loaders\": [],\n"
+                + "  \"duplicate_classes\": [],\n"
+                + "  \"duplicate_classes_cut\": 0,\n"
+                + "  \"limits\": [\n    \"the tmrt agent is not loaded: JVM-wide figures only\"\n  ]\n"
+                + "}\n";
+        return new Snapshot(false, json);
     }
 
-    // Same list as runtime::telemetry::gc::is_full_collector.
-    private static boolean isFullCollector(String name) {
-        switch (name) {
-            case "G1 Old Generation":
-            case "PS MarkSweep":
-            case "MarkSweepCompact":
-            case "ConcurrentMarkSweep":
-            case "Shenandoah Cycles":
-            case "ZGC":
-            case "ZGC Cycles":
-            case "ZGC Major Cycles":
-                return true;
-            default:
-                return false;
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> map(Object o) {
+        if (o instanceof Map) {
+            return (Map<String, Object>) o;
         }
+        return Collections.emptyMap();
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Object> list(Object o) {
+        if (o instanceof List) {
+            return (List<Object>) o;
+        }
+        return Collections.emptyList();
+    }
+
+    static String str(Object o) {
+        return o == null ? null : o.toString();
+    }
+
+    static long num(Object o, long absent) {
+        return o instanceof Number ? ((Number) o).longValue() : absent;
+    }
+
+    private long top(String key) {
+        return num(top.get(key), 0);
     }
 
     /** Whether the agent took this snapshot (else: JVM-wide MXBean figures only, no loaders). */
@@ -208,47 +271,47 @@ public final class Snapshot {
 
     /** Classes loaded since the JVM started ({@code ClassLoadingMXBean.getTotalLoadedClassCount}). */
     public long classesLoadedTotal() {
-        return totals[0];
+        return top("classes_loaded_total");
     }
 
     /** Classes unloaded since the JVM started ({@code ClassLoadingMXBean.getUnloadedClassCount}). */
     public long classesUnloadedTotal() {
-        return totals[1];
+        return top("classes_unloaded_total");
     }
 
     public long metaspaceUsedBytes() {
-        return totals[2];
+        return top("metaspace_used_bytes");
     }
 
     /** -1 when metaspace is unlimited. */
     public long metaspaceMaxBytes() {
-        return totals[3];
+        return num(top.get("metaspace_max_bytes"), -1);
     }
 
     /** Garbage collections, all collectors. */
     public long gcCount() {
-        return totals[4];
+        return top("gc_count");
     }
 
     public long metaspaceCommittedBytes() {
-        return totals[5];
+        return top("metaspace_committed_bytes");
     }
 
     public long compressedClassSpaceUsedBytes() {
-        return totals[6];
+        return top("compressed_class_space_used_bytes");
     }
 
     public long compressedClassSpaceCommittedBytes() {
-        return totals[7];
+        return top("compressed_class_space_committed_bytes");
     }
 
     public long compressedClassSpaceMaxBytes() {
-        return totals[8];
+        return num(top.get("compressed_class_space_max_bytes"), -1);
     }
 
     /** Full collections (the ones that can unload classes). */
     public long fullGcCount() {
-        return totals[9];
+        return top("full_gc_count");
     }
 
     /** Every loader the agent knows, bootstrap first (id 0). */
@@ -265,6 +328,29 @@ public final class Snapshot {
             }
         }
         return out;
+    }
+
+    /** Class names defined by two or more live loaders, biggest first (capped). */
+    public List<DuplicateClass> duplicateClasses() {
+        List<DuplicateClass> out = new ArrayList<>();
+        for (Object o : list(top.get("duplicate_classes"))) {
+            Map<String, Object> d = map(o);
+            List<Long> ids = new ArrayList<>();
+            for (Object id : list(d.get("loaders"))) {
+                ids.add(num(id, -1));
+            }
+            out.add(new DuplicateClass(str(d.get("name")), ids));
+        }
+        return Collections.unmodifiableList(out);
+    }
+
+    /** What the agent could not do in this JVM. */
+    public List<String> limits() {
+        List<String> out = new ArrayList<>();
+        for (Object o : list(top.get("limits"))) {
+            out.add(str(o));
+        }
+        return Collections.unmodifiableList(out);
     }
 
     /** The JSON report, exactly as {@code report=PATH} writes it. */

@@ -7,9 +7,12 @@ import java.util.Objects;
  * Classloader telemetry from tmrt's JVMTI agent ({@code -agentpath:/path/libtmrt.so[=options]}).
  *
  * <p>The agent counts, per classloader, the classes it defined and the ones unloaded, and reports
- * a loader <em>leaked</em> when it was {@linkplain #markReleased(ClassLoader) marked released}
- * and is still alive after {@code leak-gc-cycles} (default 3) full collections, with suspects:
- * threads tied to the loader and a reference path from a GC root.
+ * a loader <em>leaked</em> when it was released — closed by its owner (any {@code URLClassLoader},
+ * Flink's user-code loaders among them, is seen closing without any call here), or
+ * {@linkplain #markReleased(ClassLoader) marked released} — and is still alive after
+ * {@code leak-gc-cycles} (default 3) full collections, with suspects: threads tied to the loader,
+ * static fields and {@code ThreadLocal}s that hold its objects, and a reference path from a GC
+ * root.
  *
  * <p>Without the agent every method still works: {@link #isAgentLoaded()} is false,
  * {@link #markReleased(ClassLoader)} does nothing, {@link #snapshot()} holds the JVM-wide figures
@@ -81,7 +84,19 @@ public final class Telemetry {
             }
             return Snapshot.withoutAgent();
         }
-        return Snapshot.fromNative(nativeSnapshot(fullGcs));
+        return Snapshot.fromJson(nativeSnapshot(fullGcs));
+    }
+
+    /**
+     * Asks the agent for one full reference-path walk: the next leak analysis searches the whole
+     * heap for the path from a GC root to each newly leaked loader, whatever the pause budget
+     * ({@code pause-budget}, default 100 ms). Such a walk stops the JVM for about the time it
+     * takes to visit every live object. Does nothing without the agent.
+     */
+    public static void requestFullReferencePaths() {
+        if (isAgentLoaded()) {
+            nativeRequestFullReferencePaths();
+        }
     }
 
     /**
@@ -117,7 +132,9 @@ public final class Telemetry {
 
     private static native void nativeMarkReleased(ClassLoader loader);
 
-    private static native Object[] nativeSnapshot(int fullGcs);
+    private static native String nativeSnapshot(int fullGcs);
+
+    private static native void nativeRequestFullReferencePaths();
 
     private static native String nativeWriteReport(String path);
 }

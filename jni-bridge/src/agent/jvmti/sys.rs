@@ -1,19 +1,21 @@
-//! Hand-written JVMTI bindings: the subset of `jvmtiInterface_1` tmrt uses, by slot.
+//! Raw JVMTI bindings: the subset of `jvmtiInterface_1` tmrt uses, by slot.
 //!
 //! `jvmti.h` lays the interface out as a table of function pointers; slot `N` in its comments
-//! (`/* 57 : Get Class Loader */`) is entry `N - 1` of the table. [`Jvmti`] wraps the
-//! environment pointer and exposes one method per function used, each reading its slot and
-//! calling it with the C signature from `jvmti.h` (JDK 17). The event-callback table and the
+//! (`/* 57 : Get Class Loader */`) is entry `N - 1` of the table. [`RawJvmti`] wraps the
+//! environment pointer and exposes one `unsafe` method per function used, each reading its slot
+//! and calling it with the C signature from `jvmti.h` (JDK 17). The event-callback table and the
 //! capabilities bitfield are laid out the same way: callbacks by event number minus 50,
 //! capabilities as four 32-bit words filled from bit 0 (GCC's bitfield layout on x86-64 and
-//! AArch64 Linux).
+//! AArch64 Linux). Nothing outside [`super`] calls these: the safe layer there owns every
+//! JVMTI-allocated buffer and every local reference these hand out.
 
-use std::ffi::{c_char, c_uchar, c_void, CStr};
+use std::ffi::{c_char, c_uchar, c_void};
 
 use jni::sys::{jboolean, jclass, jfieldID, jint, jlong, jmethodID, jobject, JNIEnv, JavaVM};
 
 pub type JvmtiError = jint;
 pub const ERROR_NONE: JvmtiError = 0;
+pub const ERROR_INVALID_OBJECT: JvmtiError = 20;
 /// Returned by a binding whose slot is empty (never by a real JDK 11+ for the slots used here).
 pub const ERROR_NOT_AVAILABLE: JvmtiError = 98;
 pub const ERROR_WRONG_PHASE: JvmtiError = 112;
@@ -24,6 +26,7 @@ pub const ENABLE: jint = 1;
 
 pub const EVENT_VM_INIT: jint = 50;
 pub const EVENT_VM_DEATH: jint = 51;
+pub const EVENT_CLASS_FILE_LOAD_HOOK: jint = 54;
 pub const EVENT_CLASS_LOAD: jint = 55;
 pub const EVENT_GARBAGE_COLLECTION_FINISH: jint = 82;
 pub const EVENT_OBJECT_FREE: jint = 83;
@@ -45,6 +48,21 @@ pub const REF_MONITOR: jint = 23;
 pub const REF_STACK_LOCAL: jint = 24;
 pub const REF_JNI_LOCAL: jint = 25;
 pub const REF_THREAD: jint = 26;
+
+/// `jvmtiHeapReferenceInfoStackLocal` (also the layout of the JNI-local info's first fields).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct StackLocalInfo {
+    pub thread_tag: jlong,
+    pub thread_id: jlong,
+    pub depth: jint,
+    pub method: jmethodID,
+    pub location: jlong,
+    pub slot: jint,
+}
+
+/// `ACC_STATIC`, as `GetFieldModifiers` reports it.
+pub const ACC_STATIC: jint = 0x0008;
 
 /// `jvmtiInterface_1`: 156 slots in JDK 17 (more in later JDKs; only these are read).
 #[repr(C)]
@@ -152,15 +170,16 @@ impl Capabilities {
     }
 }
 
-/// A JVMTI environment. Copyable; valid for the life of the JVM (tmrt never disposes it).
+/// A JVMTI environment pointer. Copyable; the agent's main environment is never disposed, and
+/// a scratch environment is disposed only by its owner ([`super::ScratchEnv`]).
 #[derive(Clone, Copy)]
-pub struct Jvmti(pub RawEnv);
+pub struct RawJvmti(pub RawEnv);
 
-// SAFETY: a jvmtiEnv may be used from any thread; JVMTI functions are thread-safe, and the
-// environment outlives every thread that uses it (it is never disposed).
-unsafe impl Send for Jvmti {}
+// SAFETY: a jvmtiEnv may be used from any thread; JVMTI functions are thread-safe, and each
+// environment outlives every use of it (see the type's documentation).
+unsafe impl Send for RawJvmti {}
 // SAFETY: as above; the wrapper holds only the pointer.
-unsafe impl Sync for Jvmti {}
+unsafe impl Sync for RawJvmti {}
 
 macro_rules! jvmti_fn {
     ($(#[$doc:meta])* $name:ident = $slot:literal ($($arg:ident : $ty:ty),*)) => {
@@ -186,16 +205,16 @@ macro_rules! jvmti_fn {
     };
 }
 
-impl Jvmti {
-    /// Gets the JVMTI environment of a JVM.
+impl RawJvmti {
+    /// Gets a new JVMTI environment of a JVM (every call makes a new one).
     ///
     /// # Safety
-    /// `vm` must be the live `JavaVM*` handed to `Agent_OnLoad`/`Agent_OnAttach`.
-    pub unsafe fn from_vm(vm: *mut JavaVM) -> Option<Jvmti> {
+    /// `vm` must be a live `JavaVM*`.
+    pub unsafe fn from_vm(vm: *mut JavaVM) -> Option<RawJvmti> {
         let mut env: *mut c_void = std::ptr::null_mut();
         // SAFETY: the caller guarantees `vm` is live; GetEnv is in every invocation table.
-        let rc = unsafe { ((**vm).GetEnv.unwrap())(vm, &mut env, VERSION_1_2) };
-        (rc == 0 && !env.is_null()).then_some(Jvmti(env as RawEnv))
+        let rc = unsafe { ((**vm).GetEnv?)(vm, &mut env, VERSION_1_2) };
+        (rc == 0 && !env.is_null()).then_some(RawJvmti(env as RawEnv))
     }
 
     /// `SetEventNotificationMode` (slot 2), which is variadic in C.
@@ -221,6 +240,9 @@ impl Jvmti {
     jvmti_fn!(
         /// `GetThreadInfo`.
         get_thread_info = 9 (thread: jobject, info: *mut ThreadInfo));
+    jvmti_fn!(
+        /// `GetThreadState`.
+        get_thread_state = 17 (thread: jobject, state: *mut jint));
     jvmti_fn!(
         /// `CreateRawMonitor`.
         create_raw_monitor = 31 (name: *const c_char, monitor: *mut RawMonitor));
@@ -254,6 +276,9 @@ impl Jvmti {
     jvmti_fn!(
         /// `GetClassLoader`: the defining loader (null for the bootstrap loader).
         get_class_loader = 57 (klass: jclass, loader: *mut jobject));
+    jvmti_fn!(
+        /// `GetFieldModifiers`.
+        get_field_modifiers = 62 (klass: jclass, field: jfieldID, modifiers: *mut jint));
     jvmti_fn!(
         /// `GetFieldName`.
         get_field_name = 60 (klass: jclass, field: jfieldID, name: *mut *mut c_char, signature: *mut *mut c_char, generic: *mut *mut c_char));
@@ -294,6 +319,15 @@ impl Jvmti {
         /// `SetEventCallbacks`.
         set_event_callbacks = 122 (callbacks: *const EventCallbacks, size: jint));
     jvmti_fn!(
+        /// `DisposeEnvironment`.
+        dispose_environment = 127 ());
+    jvmti_fn!(
+        /// `GetSystemProperty`.
+        get_system_property = 131 (property: *const c_char, value: *mut *mut c_char));
+    jvmti_fn!(
+        /// `AddToSystemClassLoaderSearch`.
+        add_to_system_class_loader_search = 151 (segment: *const c_char));
+    jvmti_fn!(
         /// `GetPhase`.
         get_phase = 133 (phase: *mut jint));
     jvmti_fn!(
@@ -302,59 +336,6 @@ impl Jvmti {
     jvmti_fn!(
         /// `AddCapabilities`.
         add_capabilities = 142 (caps: *const Capabilities));
-
-    /// Reads a JVMTI-allocated C string and frees it. Null gives `None`.
-    ///
-    /// # Safety
-    /// `p` must be null or a string this environment allocated, not used afterwards.
-    pub unsafe fn take_string(&self, p: *mut c_char) -> Option<String> {
-        if p.is_null() {
-            return None;
-        }
-        // SAFETY: JVMTI strings are NUL-terminated (modified UTF-8).
-        let s = unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
-        // SAFETY: allocated by this environment, freed once.
-        unsafe { self.deallocate(p as *mut c_uchar) };
-        Some(s)
-    }
-
-    /// Frees a JVMTI-allocated array (null is fine).
-    ///
-    /// # Safety
-    /// `p` must be null or memory this environment allocated, not used afterwards.
-    pub unsafe fn free<T>(&self, p: *mut T) {
-        if !p.is_null() {
-            // SAFETY: the caller's contract.
-            unsafe { self.deallocate(p as *mut c_uchar) };
-        }
-    }
-
-    /// The tag of an object (0 for untagged or on error).
-    ///
-    /// # Safety
-    /// `object` must be a live reference; the phase must be start or live.
-    pub unsafe fn tag_of(&self, object: jobject) -> jlong {
-        let mut tag = 0;
-        // SAFETY: the caller's contract; `tag` is writable.
-        if unsafe { self.get_tag(object, &mut tag) } != ERROR_NONE {
-            return 0;
-        }
-        tag
-    }
-
-    /// The class's binary name (`java.util.HashMap$Node`, `int[]`), from its signature.
-    ///
-    /// # Safety
-    /// `klass` must be a live class reference.
-    pub unsafe fn class_name(&self, klass: jclass) -> Option<String> {
-        let mut sig = std::ptr::null_mut();
-        // SAFETY: the caller's contract; a null generic pointer is allowed.
-        if unsafe { self.get_class_signature(klass, &mut sig, std::ptr::null_mut()) } != ERROR_NONE {
-            return None;
-        }
-        // SAFETY: allocated by GetClassSignature.
-        unsafe { self.take_string(sig) }.map(|s| signature_to_name(&s))
-    }
 }
 
 /// `Ljava/lang/String;` -> `java.lang.String`, `[I` -> `int[]`, `[[Lx/Y;` -> `x.Y[][]`.
