@@ -309,8 +309,11 @@ pub fn run_job(
         agent,
         rounds_alive,
         loaders,
-        duplicate_classes: last.as_ref().map(|s| s.duplicate_classes.clone()).unwrap_or_default(),
-        agent_limits: last.as_ref().map(|s| s.limits.clone()).unwrap_or_default(),
+        duplicate_classes: last
+            .as_ref()
+            .map(|s| s.report.duplicate_classes.clone())
+            .unwrap_or_default(),
+        agent_limits: last.as_ref().map(|s| s.report.limits.clone()).unwrap_or_default(),
         exit_intercepted,
         assessment,
     }

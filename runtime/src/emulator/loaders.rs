@@ -1,122 +1,56 @@
 //! The user-code classloaders of a run, as the agent's reports show them round after round.
 //!
-//! The agent's JSON report is read as it is: [`AgentSnapshot::parse`] takes its text and reads it
-//! with telemetry's own [`Report`] model, plus the facts a session needs that the model may not
-//! carry yet — per loader its `kind`, whether it holds `user_code`, the Flink job it serves
-//! (`flink_job_id`, from the blob-cache URL of its jar), its class path and when it was released;
-//! the `duplicate_classes` and the agent's `limits`. Missing facts read as unknown, never as "no
-//! leak". From the reports taken after each round and at the end, [`lifetimes`] draws each
-//! user-code loader's life: the round it served, when it was released, when it was collected or
-//! that it leaked.
+//! The agent's JSON report is read as it is, with telemetry's own [`Report`] model
+//! ([`AgentSnapshot::parse`]): per loader its `kind`, whether it holds `user_code`, the Flink job
+//! it serves (`flink_job_id`, from the blob-cache URL of its jar) and when it was released, plus
+//! the `duplicate_classes` and the agent's `limits`. From the reports taken after each round and at
+//! the end, [`lifetimes`] draws each user-code loader's life: the round it served, when it was
+//! released, when it was collected or that it leaked.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::telemetry::{LoaderId, Report, Suspect};
-
-/// When the agent saw a loader released.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ReleasedAt {
-    pub unix_ms: u64,
-    pub full_gc_count: u64,
-}
-
-/// What the report says about one loader beyond the [`Report`] model.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-struct LoaderFacts {
-    id: LoaderId,
-    kind: Option<String>,
-    user_code: Option<bool>,
-    flink_job_id: Option<String>,
-    urls: Vec<String>,
-    released_at: Option<ReleasedAt>,
-}
-
-/// A class defined by more than one loader.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DuplicateClass {
-    pub name: String,
-    pub loaders: Vec<LoaderId>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-struct ReportFacts {
-    loaders: Vec<LoaderFacts>,
-    duplicate_classes: Vec<DuplicateClass>,
-    limits: Vec<String>,
-}
-
-/// One loader: the report's record and the session facts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoaderView<'a> {
-    pub record: &'a crate::telemetry::LoaderReport,
-    pub kind: Option<&'a str>,
-    /// `Some(true)`: the agent recognised it as a user-code loader (Flink's or tmrt's).
-    pub user_code: Option<bool>,
-    pub flink_job_id: Option<&'a str>,
-    pub urls: &'a [String],
-    pub released_at: Option<ReleasedAt>,
-}
+pub use crate::telemetry::{DuplicateClass, Release as ReleasedAt};
+use crate::telemetry::{LoaderId, LoaderReport, Report, Suspect};
 
 /// The agent's report at one moment, read as written.
 #[derive(Debug, Clone, Default)]
 pub struct AgentSnapshot {
     pub report: Report,
-    facts: BTreeMap<LoaderId, LoaderFacts>,
-    pub duplicate_classes: Vec<DuplicateClass>,
-    /// What the agent could not do (its own words).
-    pub limits: Vec<String>,
 }
 
 impl AgentSnapshot {
     /// Reads the agent's JSON report text.
     pub fn parse(text: &str) -> Result<AgentSnapshot, serde_json::Error> {
-        let report: Report = serde_json::from_str(text)?;
-        let facts: ReportFacts = serde_json::from_str(text)?;
         Ok(AgentSnapshot {
-            report,
-            facts: facts.loaders.into_iter().map(|f| (f.id, f)).collect(),
-            duplicate_classes: facts.duplicate_classes,
-            limits: facts.limits,
-        })
-    }
-
-    /// Every loader with its facts, in the report's order.
-    pub fn loaders(&self) -> impl Iterator<Item = LoaderView<'_>> {
-        self.report.loaders.iter().map(|record| {
-            let f = self.facts.get(&record.id);
-            LoaderView {
-                record,
-                kind: f.and_then(|f| f.kind.as_deref()),
-                user_code: f.and_then(|f| f.user_code),
-                flink_job_id: f.and_then(|f| f.flink_job_id.as_deref()),
-                urls: f.map_or(&[][..], |f| &f.urls[..]),
-                released_at: f.and_then(|f| f.released_at),
-            }
+            report: serde_json::from_str(text)?,
         })
     }
 
     /// The loaders serving Flink job `job_id` (32 hex digits, either case).
-    pub fn job_loaders<'s>(&'s self, job_id: &'s str) -> impl Iterator<Item = LoaderView<'s>> + 's {
-        self.loaders()
-            .filter(move |l| l.flink_job_id.is_some_and(|j| j.eq_ignore_ascii_case(job_id)))
+    pub fn job_loaders<'s>(&'s self, job_id: &'s str) -> impl Iterator<Item = &'s LoaderReport> + 's {
+        self.report.loaders.iter().filter(move |l| {
+            l.flink_job_id
+                .as_deref()
+                .is_some_and(|j| j.eq_ignore_ascii_case(job_id))
+        })
     }
 
     /// Whether a loader of job `job_id` is still alive (its collection is pending or it leaks).
     pub fn job_loader_alive(&self, job_id: &str) -> bool {
-        self.job_loaders(job_id).any(|l| l.record.alive)
+        self.job_loaders(job_id).any(|l| l.alive)
     }
 
     /// Rounds (of `job_rounds`: job id → round) with a loader still alive in this report.
     pub fn rounds_alive(&self, job_rounds: &BTreeMap<String, u32>) -> Vec<u32> {
         let mut rounds: BTreeSet<u32> = BTreeSet::new();
-        for l in self.loaders().filter(|l| l.record.alive) {
-            if let Some(r) = l.flink_job_id.and_then(|j| job_rounds.get(&j.to_ascii_lowercase())) {
+        for l in self.report.loaders.iter().filter(|l| l.alive) {
+            if let Some(r) = l
+                .flink_job_id
+                .as_deref()
+                .and_then(|j| job_rounds.get(&j.to_ascii_lowercase()))
+            {
                 rounds.insert(*r);
             }
         }
@@ -154,8 +88,8 @@ pub struct LoaderLifetime {
     pub suspects: Vec<Suspect>,
 }
 
-/// The lives of the user-code loaders that appeared during a job: those the agent calls user
-/// code, or (an agent that does not say) every loader that was released. `known_before` holds the
+/// The lives of the user-code loaders (as the agent classifies them) that appeared during a job.
+/// `known_before` holds the
 /// ids of the loaders that existed before the job; `rounds` the reports after each round (with
 /// its number); `last` the final report; `job_rounds` maps Flink job ids (lower case) to rounds.
 pub fn lifetimes(
@@ -168,14 +102,14 @@ pub fn lifetimes(
     let mut lives: BTreeMap<LoaderId, LoaderLifetime> = BTreeMap::new();
     let all = rounds.iter().map(|(r, s)| (*r, *s)).chain(std::iter::once((end, last)));
     for (after, snapshot) in all {
-        for l in snapshot.loaders() {
-            if known_before.contains(&l.record.id) {
+        for l in &snapshot.report.loaders {
+            if known_before.contains(&l.id) || !l.user_code {
                 continue;
             }
-            let life = lives.entry(l.record.id).or_insert_with(|| LoaderLifetime {
-                id: l.record.id,
-                class: l.record.class.clone(),
-                name: l.record.name.clone(),
+            let life = lives.entry(l.id).or_insert_with(|| LoaderLifetime {
+                id: l.id,
+                class: l.class.clone(),
+                name: l.name.clone(),
                 kind: None,
                 flink_job_id: None,
                 round: None,
@@ -187,31 +121,32 @@ pub fn lifetimes(
                 leaked: false,
                 suspects: Vec::new(),
             });
-            life.kind = l.kind.map(str::to_string).or(life.kind.take());
-            life.flink_job_id = l.flink_job_id.map(str::to_ascii_lowercase).or(life.flink_job_id.take());
+            if life.kind.is_none() || l.kind != crate::telemetry::LoaderKind::Other {
+                life.kind = Some(l.kind.as_str().to_string());
+            }
+            life.flink_job_id = l
+                .flink_job_id
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+                .or(life.flink_job_id.take());
             life.released_at = l.released_at.or(life.released_at);
-            life.classes_defined = life.classes_defined.max(l.record.classes_defined);
-            if l.record.released && life.released_after_round.is_none() {
+            life.classes_defined = life.classes_defined.max(l.classes_defined);
+            if l.released && life.released_after_round.is_none() {
                 life.released_after_round = Some(after);
             }
-            if !l.record.alive && life.collected_after_round.is_none() {
+            if !l.alive && life.collected_after_round.is_none() {
                 life.collected_after_round = Some(after);
             }
         }
     }
-    let user_code: BTreeMap<LoaderId, Option<bool>> = last.loaders().map(|l| (l.record.id, l.user_code)).collect();
-    for l in last.loaders() {
-        if let Some(life) = lives.get_mut(&l.record.id) {
-            life.leaked = l.record.leaked;
-            life.suspects = l.record.suspects.clone();
+    for l in &last.report.loaders {
+        if let Some(life) = lives.get_mut(&l.id) {
+            life.leaked = l.leaked;
+            life.suspects = l.suspects.clone();
         }
     }
     lives
         .into_values()
-        .filter(|life| match user_code.get(&life.id).copied().flatten() {
-            Some(user) => user,
-            None => life.released_after_round.is_some() || life.leaked,
-        })
         .map(|mut life| {
             life.round = match &life.flink_job_id {
                 Some(job) => job_rounds.get(job).copied(),
@@ -234,7 +169,7 @@ mod tests {
     const JOB_B: &str = "fedcba9876543210fedcba9876543210";
 
     #[test]
-    fn reads_the_session_facts_and_tolerates_an_agent_without_them() {
+    fn job_loaders_are_found_by_their_flink_job_id() {
         let s = snapshot(&format!(
             r#"{{"classes_loaded_total":9,"loaders":[{{"id":0,"class":"<bootstrap>","alive":true}},
               {{"id":7,"class":"org.apache.flink.util.ChildFirstClassLoader","alive":true,"released":true,
@@ -243,20 +178,11 @@ mod tests {
               "duplicate_classes":[{{"name":"a.B","loaders":[2,7]}}],"limits":["heap walk cut short"]}}"#,
             JOB_A.to_uppercase()
         ));
-        let l: Vec<_> = s.loaders().collect();
-        assert_eq!(l[1].kind, Some("flink"));
-        assert_eq!(l[1].user_code, Some(true));
-        assert_eq!(l[1].urls, ["file:/tmp/blob_p-1".to_string()]);
-        assert_eq!(l[1].released_at.unwrap().full_gc_count, 2);
         assert_eq!(s.job_loaders(JOB_A).count(), 1);
         assert!(s.job_loader_alive(JOB_A));
         assert!(!s.job_loader_alive(JOB_B));
-        assert_eq!(s.duplicate_classes[0].loaders, vec![2, 7]);
-        assert_eq!(s.limits, vec!["heap walk cut short".to_string()]);
-
-        let old = snapshot(r#"{"loaders":[{"id":3,"class":"X","alive":true}]}"#);
-        let l: Vec<_> = old.loaders().collect();
-        assert_eq!((l[0].kind, l[0].user_code, l[0].flink_job_id), (None, None, None));
+        assert_eq!(s.report.duplicate_classes[0].loaders, vec![2, 7]);
+        assert_eq!(s.report.limits, vec!["heap walk cut short".to_string()]);
         assert!(AgentSnapshot::parse("{").is_err());
     }
 
@@ -264,7 +190,7 @@ mod tests {
     fn lifetimes_follow_each_user_code_loader_over_the_rounds() {
         let after1 = snapshot(&format!(
             r#"{{"loaders":[{{"id":2,"class":"App","alive":true}},
-              {{"id":5,"class":"CF","alive":true,"released":true,"user_code":true,"flink_job_id":"{JOB_A}"}},
+              {{"id":5,"class":"CF","alive":true,"released":true,"user_code":true,"kind":"flink","flink_job_id":"{JOB_A}"}},
               {{"id":6,"class":"Plugin","alive":true,"user_code":false}}]}}"#
         ));
         let after2 = snapshot(&format!(
@@ -284,6 +210,7 @@ mod tests {
         assert_eq!(lives.len(), 2, "the plugin loader is not user code: {lives:?}");
         let a = &lives[0];
         assert_eq!((a.id, a.round, a.seen_after_round), (5, Some(1), 1));
+        assert_eq!(a.kind.as_deref(), Some("flink"));
         assert_eq!(
             (a.released_after_round, a.collected_after_round, a.leaked),
             (Some(1), Some(2), false)
@@ -298,9 +225,9 @@ mod tests {
     }
 
     #[test]
-    fn without_user_code_facts_released_loaders_count() {
+    fn a_loader_without_a_job_belongs_to_the_round_it_appeared_in() {
         let after1 = snapshot(
-            r#"{"loaders":[{"id":4,"class":"tmrt","alive":true,"released":true},{"id":9,"class":"Definer","alive":true}]}"#,
+            r#"{"loaders":[{"id":4,"class":"tmrt","alive":true,"released":true,"user_code":true},{"id":9,"class":"Definer","alive":true}]}"#,
         );
         let lives = lifetimes(&BTreeSet::new(), &[(1, &after1)], &after1, &BTreeMap::new());
         assert_eq!(lives.len(), 1);

@@ -24,7 +24,7 @@ pub mod session;
 pub mod verdict;
 
 pub use fit::LinearFit;
-pub use loaders::{lifetimes, AgentSnapshot, DuplicateClass, LoaderLifetime, LoaderView, ReleasedAt};
+pub use loaders::{lifetimes, AgentSnapshot, DuplicateClass, LoaderLifetime, ReleasedAt};
 pub use plan::{MachineMemory, PlanError, TaskManagerPlan, SHIPPED_DEFAULTS};
 pub use round::{Cause, FailureKind, JobOutcome, JvmFigures, LeftoverPages, RoundRecord, SlotOutcome, TaskFailure};
 pub use session::{SessionError, SessionOptions};
