@@ -91,18 +91,28 @@ fn the_html_report_renders_its_numbers_in_a_real_browser() {
     assert!(!log.contains("Uncaught"), "script errors:\n{log}");
     let job: &Value = &run.report["jobs"][0];
 
-    // Both charts: the baseline and every round, each point with the report's number.
+    // Both charts: every round and the baseline (drawn, or named under the chart when it is far
+    // from the rounds), each point with the report's number.
     let points = chart_points(&dom);
     for (series, field) in [("metaspace", "metaspace_used_bytes"), ("classes", "classes_loaded")] {
-        let mut expected = vec![(0u64, job["baseline"][field].as_f64().unwrap())];
-        for r in job["rounds"].as_array().unwrap() {
-            expected.push((r["round"].as_u64().unwrap(), r["after"][field].as_f64().unwrap()));
-        }
+        let baseline = job["baseline"][field].as_f64().unwrap();
         let drawn: Vec<(u64, f64, f64)> = points
             .iter()
             .filter(|p| p.0 == series)
             .map(|p| (p.1, p.2, p.3))
             .collect();
+        let mut expected = Vec::new();
+        if drawn.first().is_some_and(|p| p.0 == 0) {
+            expected.push((0u64, baseline));
+        } else {
+            assert!(
+                dom.contains(&format!("data-baseline=\"{baseline}\"")),
+                "{series}: baseline {baseline} named"
+            );
+        }
+        for r in job["rounds"].as_array().unwrap() {
+            expected.push((r["round"].as_u64().unwrap(), r["after"][field].as_f64().unwrap()));
+        }
         assert_eq!(
             drawn.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(),
             expected,

@@ -40,7 +40,7 @@ pub struct DemoArgs {
     pub restarts: u32,
 
     /// Submissions per real Flink job.
-    #[arg(long = "flink-restarts", value_name = "R", default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    #[arg(long = "flink-restarts", value_name = "R", default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..=1000))]
     pub flink_restarts: u32,
 
     /// Skip the real Flink jobs even when a Flink distribution is available.

@@ -192,7 +192,8 @@ pub struct JobRun {
     pub rounds_alive: Vec<u32>,
     /// Each user-code loader's life over the run.
     pub loaders: Vec<LoaderLifetime>,
-    /// Classes the agent saw defined by more than one loader (its final report).
+    /// Classes the agent saw defined by more than one loader, one of them the job's (its final
+    /// report).
     pub duplicate_classes: Vec<DuplicateClass>,
     /// What the agent could not do (its final report).
     pub agent_limits: Vec<String>,

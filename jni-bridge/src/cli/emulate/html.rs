@@ -52,7 +52,7 @@ h3 { font-size: 14px; margin: 16px 0 6px; color: #3b4456; }
 .verdict.clean { background: #2e8b57; } .verdict.leak-found { background: #c0392b; }
 .verdict.task-failure { background: #d68910; } .verdict.bad-input { background: #7f8c8d; }
 .charts { display: flex; flex-wrap: wrap; gap: 16px; }
-.chart { flex: 1 1 520px; }
+.chart { flex: 1 1 440px; min-width: 0; }
 svg text { font: 11px system-ui, sans-serif; fill: #3b4456; }
 svg .axis { stroke: #8a93a6; stroke-width: 1; }
 svg .grid { stroke: #e7eaf0; stroke-width: 1; }
@@ -117,20 +117,30 @@ ol.path { margin: 4px 0 8px; padding-left: 22px; }
     table.appendChild(tr);
   }
 
-  // A line chart of one series per round: round 0 is the baseline.
+  // A line chart of one series per round: round 0 is the baseline. The value axis follows the
+  // rounds (and the fitted line); a baseline far outside them (a Flink session's first job loads
+  // the client's classes) is named under the chart instead of flattening the rounds.
   function chart(id, title, points, fit, baseline, format) {
     var W = 540, H = 240, L = 70, R = 16, T = 26, B = 34;
     var box = el("div", { "class": "chart" });
-    var s = svg("svg", { id: id, width: W, height: H, viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": title });
+    var s = svg("svg", { id: id, width: "100%", viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": title });
     s.appendChild(svg("text", { x: L, y: 14, "font-weight": "600" }, title));
-    var xs = points.map(function (p) { return p.round; });
-    var ys = points.map(function (p) { return p.value; });
+    var rounds = points.filter(function (p) { return p.round > 0; });
+    var ys = rounds.map(function (p) { return p.value; });
+    var lo = Math.min.apply(null, ys), hi = Math.max.apply(null, ys);
+    var x1r = Math.max.apply(null, rounds.map(function (p) { return p.round; }));
+    if (fit) {
+      [Math.min.apply(null, rounds.map(function (p) { return p.round; })), x1r].forEach(function (x) {
+        var y = fit.intercept + fit.slope * x; lo = Math.min(lo, y); hi = Math.max(hi, y);
+      });
+    }
+    var span = Math.max(hi - lo, Math.abs(hi) * 0.01, 1);
+    var showBase = baseline !== null && baseline >= lo - 2 * span && baseline <= hi + 2 * span;
+    if (showBase) { lo = Math.min(lo, baseline); hi = Math.max(hi, baseline); }
+    var shown = points.filter(function (p) { return p.round > 0 || showBase; });
+    var xs = shown.map(function (p) { return p.round; });
     var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs);
     if (x1 === x0) x1 = x0 + 1;
-    var lo = Math.min.apply(null, ys), hi = Math.max.apply(null, ys);
-    if (fit) {
-      [x0, x1].forEach(function (x) { var y = fit.intercept + fit.slope * x; lo = Math.min(lo, y); hi = Math.max(hi, y); });
-    }
     var pad = (hi - lo) * 0.1 || Math.max(1, Math.abs(hi) * 0.05);
     lo -= pad; hi += pad;
     function X(x) { return L + (x - x0) / (x1 - x0) * (W - L - R); }
@@ -146,7 +156,7 @@ ol.path { margin: 4px 0 8px; padding-left: 22px; }
       s.appendChild(svg("text", { x: X(x), y: H - B + 16, "text-anchor": "middle" }, x === 0 ? "base" : String(x)));
     });
     s.appendChild(svg("text", { x: (L + W - R) / 2, y: H - 4, "text-anchor": "middle" }, "round (after its full GCs)"));
-    if (baseline !== null) {
+    if (showBase) {
       s.appendChild(svg("line", { "class": "baseline", x1: L, x2: W - R, y1: Y(baseline), y2: Y(baseline), "data-value": baseline }));
     }
     if (fit) {
@@ -154,8 +164,8 @@ ol.path { margin: 4px 0 8px; padding-left: 22px; }
       s.appendChild(svg("line", { "class": "fit", x1: X(fx0), x2: X(x1), y1: Y(fit.intercept + fit.slope * fx0), y2: Y(fit.intercept + fit.slope * x1),
         "data-slope": fit.slope, "data-intercept": fit.intercept }));
     }
-    s.appendChild(svg("polyline", { "class": "series", points: points.map(function (p) { return X(p.round) + "," + Y(p.value); }).join(" ") }));
-    points.forEach(function (p) {
+    s.appendChild(svg("polyline", { "class": "series", points: shown.map(function (p) { return X(p.round) + "," + Y(p.value); }).join(" ") }));
+    shown.forEach(function (p) {
       var c = svg("circle", { "class": "pt" + (p.round === 0 ? " baseline-pt" : ""), cx: X(p.round), cy: Y(p.value), r: 3.5,
         "data-series": id.split("-")[0], "data-round": p.round, "data-value": p.value });
       c.appendChild(svg("title", {}, (p.round === 0 ? "baseline" : "round " + p.round) + ": " + format(p.value)));
@@ -163,7 +173,9 @@ ol.path { margin: 4px 0 8px; padding-left: 22px; }
     });
     box.appendChild(s);
     var legend = el("p", { "class": "muted" });
-    legend.textContent = fit ? "dashed red: least-squares line, " + format(fit.slope) + " per round (r\u00b2 " + fit.r2.toFixed(2) + "); dashed grey: baseline" : "dashed grey: baseline";
+    legend.textContent = (fit ? "dashed red: least-squares line, " + format(fit.slope) + " per round (r\u00b2 " + fit.r2.toFixed(2) + "); " : "") +
+      (showBase ? "dashed grey: baseline" : "baseline before round 1: " + format(baseline) + " (off the chart)");
+    if (!showBase) legend.setAttribute("data-baseline", baseline);
     box.appendChild(legend);
     return box;
   }
@@ -172,7 +184,7 @@ ol.path { margin: 4px 0 8px; padding-left: 22px; }
   function lifetimes(id, loaders, rounds) {
     var W = 1100, RH = 18, L = 360, R = 20, T = 22;
     var H = T + loaders.length * RH + 28;
-    var s = svg("svg", { id: id, width: W, height: H, viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "user-code classloaders" });
+    var s = svg("svg", { id: id, width: "100%", viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "user-code classloaders" });
     function X(r) { return L + r / Math.max(1, rounds) * (W - L - R); }
     for (var r = 0; r <= rounds; r++) {
       s.appendChild(svg("line", { "class": "grid", x1: X(r), x2: X(r), y1: T - 6, y2: H - 24 }));
@@ -180,7 +192,8 @@ ol.path { margin: 4px 0 8px; padding-left: 22px; }
     }
     loaders.forEach(function (l, i) {
       var y = T + i * RH + RH / 2;
-      var label = "#" + l.id + " " + l.class.replace(/^.*\./, "") + (l.flink_job_id ? " job " + l.flink_job_id.slice(0, 8) : "") + (l.round ? " (round " + l.round + ")" : "");
+      var role = l.flink_job_id ? " job " + l.flink_job_id.slice(0, 8) : (l.kind === "flink" ? " client" : "");
+      var label = "#" + l.id + " " + l.class.replace(/^.*\./, "") + role + (l.round ? " (round " + l.round + ")" : "");
       s.appendChild(svg("text", { x: L - 8, y: y + 4, "text-anchor": "end" }, label));
       var start = Math.max(0, l.seen_after_round - 1);
       var state = l.leaked ? "leaked" : (l.collected_after_round !== null && l.collected_after_round !== undefined ? "collected" : "alive");
