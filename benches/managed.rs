@@ -1,4 +1,6 @@
 //! Managed-memory pool: allocate and release pages, per page, in one slot (the pool's own cost,
+//! batches of 1, 4, 16, 64 and 1024 pages and the sorter, hash-table and spilling patterns of
+//! `scripts/compare-managed-memory.sh`,
 //! default return policy, pages not touched), and with two threads on one slot (contention on the
 //! lock-free page table's words) or on two slots (nothing shared). `alloc_release_1` is the
 //! protocol's single-page path (the hot page: one CAS to take, two to release), the one
@@ -21,7 +23,7 @@ fn pool() -> SlotPool {
 
 fn alloc_release(c: &mut Criterion) {
     let mut g = c.benchmark_group("managed");
-    for n in [1u32, 64, 1024] {
+    for n in [1u32, 4, 16, 64, 1024] {
         let p = pool();
         let mut pages: Vec<Page> = Vec::with_capacity(n as usize);
         g.throughput(Throughput::Elements(n.into()));
@@ -37,6 +39,51 @@ fn alloc_release(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+}
+
+/// The rest of the compare script's rows in Rust: `release_all` of an owner's batch (the sorter
+/// pattern), a table growing one page at a time then released as a batch (hash table), a batch
+/// released page by page (spilling), and a reservation of one page of bytes.
+fn patterns(c: &mut Criterion) {
+    let mut g = c.benchmark_group("managed");
+    for n in [1u32, 4, 16, 64, 1024] {
+        let p = pool();
+        let mut pages: Vec<Page> = Vec::with_capacity(n as usize);
+        g.throughput(Throughput::Elements(n.into()));
+        g.bench_function(format!("alloc_release_all_{n}"), |b| {
+            b.iter(|| {
+                p.allocate_with(OwnerId(1), black_box(n), |_| {}).unwrap();
+                p.release_all(OwnerId(1)).unwrap();
+            })
+        });
+        g.bench_function(format!("grow_one_by_one_release_batch_{n}"), |b| {
+            b.iter(|| {
+                pages.clear();
+                for _ in 0..n {
+                    pages.push(p.allocate_page(OwnerId(1)).unwrap());
+                }
+                p.release_batch(&pages).unwrap();
+            })
+        });
+        g.bench_function(format!("alloc_batch_release_one_by_one_{n}"), |b| {
+            b.iter(|| {
+                pages.clear();
+                p.allocate_with(OwnerId(1), black_box(n), |pg| pages.push(pg)).unwrap();
+                for pg in &pages {
+                    p.release(*pg).unwrap();
+                }
+            })
+        });
+    }
+    let p = pool();
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("reserve_release_memory", |b| {
+        b.iter(|| {
+            p.reserve_memory(OwnerId(1), black_box(32 * 1024)).unwrap();
+            p.release_memory(OwnerId(1), 32 * 1024).unwrap();
+        })
+    });
     g.finish();
 }
 
@@ -80,5 +127,5 @@ fn two_threads(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, alloc_release, two_threads);
+criterion_group!(benches, alloc_release, patterns, two_threads);
 criterion_main!(benches);

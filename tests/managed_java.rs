@@ -90,3 +90,19 @@ fn java_and_native_run_one_page_table_protocol() {
         );
     }
 }
+
+#[test]
+fn hostile_owners_and_targets_leave_nothing_behind() {
+    let (stdout, stderr) = run("managed-hostile", "Hostile", &[]);
+    for check in ["refused target", "hostile owner", "layout"] {
+        assert!(
+            stdout.contains(&format!("OK {check}\n")),
+            "missing check {check}:\n{stdout}"
+        );
+    }
+    // The leak report at shutdown names the owner without calling its hostile toString.
+    assert!(
+        stderr.contains("toString threw java.lang.IllegalStateException"),
+        "{stderr}"
+    );
+}

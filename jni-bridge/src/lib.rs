@@ -15,7 +15,7 @@ pub mod classload_jni;
 pub mod cli;
 pub mod ffi;
 pub mod host;
-mod managed_jni;
+pub mod managed_jni;
 mod native_library;
 
 /// The version of this library, as reported to `dev.tmrt.NativeLibrary`.

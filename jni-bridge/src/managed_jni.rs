@@ -17,6 +17,8 @@ use runtime::managed::{ManagedMemoryError, OwnerId, Page, PageSize, SlotPool, Us
 
 use crate::ffi::{jni_entry, long_array, long_prefix, JavaError};
 
+pub mod slot_pages;
+
 static NEXT_MANAGER: AtomicU64 = AtomicU64::new(1);
 /// Native pools alive (created and not yet freed by a Cleaner), for tests.
 static LIVE_POOLS: AtomicU64 = AtomicU64::new(0);
@@ -56,6 +58,45 @@ fn usage_triples<'local>(env: &mut JNIEnv<'local>, report: &UsageReport) -> Resu
     long_array(env, &flat)
 }
 
+/// A pool for a Java memory manager of `size` bytes in pages of `page_size` (checked: negative
+/// values and bad page sizes are `IllegalArgumentException`s), named `memory manager N`.
+fn new_pool(size: jlong, page_size: jint) -> Result<SlotPool, JavaError> {
+    let size = u64::try_from(size)
+        .map_err(|_| JavaError::illegal_argument(format!("Size of total memory must be non-negative: {size}")))?;
+    let page_size = u64::try_from(page_size)
+        .map_err(|_| JavaError::illegal_argument(format!("Page size must be positive: {page_size}")))?;
+    let page_size = PageSize::new(page_size).map_err(error)?;
+    let name = format!("memory manager {}", NEXT_MANAGER.fetch_add(1, Ordering::Relaxed));
+    let pool = SlotPool::new(name, size, page_size).map_err(error)?;
+    LIVE_POOLS.fetch_add(1, Ordering::Relaxed);
+    Ok(pool)
+}
+
+/// Drops the pool behind a handle (the Java side's Cleaner calls this once).
+fn free_pool(handle: jlong) {
+    if handle != 0 {
+        // SAFETY: the Cleaner calls this exactly once, after the Java object holding the handle
+        // became unreachable, so no other call can use the handle any more; it came from
+        // `Arc::into_raw` when the pool was made. Dropping the pool closes it (the mapping is
+        // retired, never unmapped).
+        drop(unsafe { Arc::from_raw(handle as *const SlotPool) });
+        LIVE_POOLS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The pool's invariant check as text: `"ok retained=N"` (N warm free pages) or the violation.
+fn check_text(pool: &SlotPool, quiet: bool) -> String {
+    let result = if quiet {
+        pool.check_quiescent()
+    } else {
+        pool.check_invariants()
+    };
+    match result {
+        Ok(()) => format!("ok retained={}", pool.retained_free_pages()),
+        Err(violation) => violation,
+    }
+}
+
 /// `static native long nativeCreate(long sizeBytes, int pageSize)`.
 #[no_mangle]
 pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeCreate<'local>(
@@ -65,15 +106,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeCreate<'local>(
     page_size: jint,
 ) -> jlong {
     jni_entry(&mut env, 0, |_| {
-        let size = u64::try_from(size)
-            .map_err(|_| JavaError::illegal_argument(format!("Size of total memory must be non-negative: {size}")))?;
-        let page_size = u64::try_from(page_size)
-            .map_err(|_| JavaError::illegal_argument(format!("Page size must be positive: {page_size}")))?;
-        let page_size = PageSize::new(page_size).map_err(error)?;
-        let name = format!("memory manager {}", NEXT_MANAGER.fetch_add(1, Ordering::Relaxed));
-        let pool = SlotPool::new(name, size, page_size).map_err(error)?;
-        LIVE_POOLS.fetch_add(1, Ordering::Relaxed);
-        Ok(Arc::into_raw(Arc::new(pool)) as jlong)
+        Ok(Arc::into_raw(Arc::new(new_pool(size, page_size)?)) as jlong)
     })
 }
 
@@ -85,14 +118,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeFree<'local>(
     handle: jlong,
 ) {
     jni_entry(&mut env, (), |_| {
-        if handle != 0 {
-            // SAFETY: the Cleaner calls this exactly once, after the MemoryManager became
-            // unreachable, so no other call can use the handle any more; it came from
-            // `Arc::into_raw` in `nativeCreate`. Dropping the pool closes it (the mapping is
-            // retired, never unmapped).
-            drop(unsafe { Arc::from_raw(handle as *const SlotPool) });
-            LIVE_POOLS.fetch_sub(1, Ordering::Relaxed);
-        }
+        free_pool(handle);
         Ok(())
     })
 }
@@ -381,16 +407,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeCheck<'local>(
     quiet: jni::sys::jboolean,
 ) -> jobject {
     jni_entry(&mut env, std::ptr::null_mut(), |env| {
-        let pool = pool(handle)?;
-        let result = if quiet != 0 {
-            pool.check_quiescent()
-        } else {
-            pool.check_invariants()
-        };
-        let text = match result {
-            Ok(()) => format!("ok retained={}", pool.retained_free_pages()),
-            Err(violation) => violation,
-        };
+        let text = check_text(pool(handle)?, quiet != 0);
         Ok(env.new_string(text)?.into_raw())
     })
 }

@@ -1,97 +1,134 @@
+import java.io.File;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.Method;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * Flink's org.apache.flink.runtime.memory.MemoryManager against dev.tmrt.memory.MemoryManager in
- * one JVM: same budget, page size and batch sizes; allocate a batch for an owner, release it;
- * rounds alternate between the two after a warm-up of both. Prints ns per page (median of the
- * measured rounds) and Flink's time divided by tmrt's.
+ * Flink's org.apache.flink.runtime.memory.MemoryManager against tmrt in ONE JVM, row by row: tmrt's
+ * own API (dev.tmrt.memory.MemoryManager) and Flink's API served by tmrt's drop-in (the class the
+ * agent substitutes with runtime=managed-memory; here it shadows Flink's on the class path, and
+ * Flink's own class runs in a class loader over Flink's jars alone). Every row: warm-up of all
+ * three, then rounds in rotating order; the median ns per page (per reservation for that row) of
+ * each, in CPU time of the threads that ran it (thread CPU time: a shared, busy machine makes
+ * wall-clock times meaningless, while CPU time only counts the work). Rows are printed worst ratio
+ * first.
  *
- * Usage: CompareManagedMemory [pageSize] [rounds] [pagesPerRound]
+ * Usage: CompareManagedMemory FLINK_LIB_DIR [pageSize=32768] [rounds=7] [pagesPerRound=200000]
  */
 public class CompareManagedMemory {
-    interface Impl {
-        /** Allocates {@code n} pages and releases them, {@code times} times. */
-        void run(int n, int times) throws Exception;
-    }
+    static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+    static final String[] SINGLE = {
+        "allocatePages(owner, 1) + release(segment)",
+        "reserveMemory + releaseMemory (one page of bytes)",
+        "2 threads, one slot: allocatePages(owner, 1) + release(segment)",
+    };
+    static final String[] BATCHED = {
+        "allocatePages(owner, target, n) + release(collection)",
+        "allocatePages(owner, n) + releaseAll(owner)",
+        "sorter: allocate n, write each, releaseAll",
+        "hash table: grow 1 page at a time, release(collection)",
+        "spilling: allocate n, release(segment) one by one",
+    };
+    static final int[] BATCHES = {1, 4, 16, 64, 1024};
 
-    static final Object OWNER = new Object();
-    static volatile long sink;
+    /** One side: a workload object and its run(String, int, int) method. */
+    static final class Side {
+        final Object workload;
+        final Method run;
+
+        Side(Class<?> type, long size, int pageSize) throws Exception {
+            Constructor<?> c = type.getConstructor(long.class, int.class);
+            workload = c.newInstance(size, pageSize);
+            run = type.getMethod("run", String.class, int.class, int.class);
+        }
+
+        /** CPU ns per page of the threads that ran the row (immune to waiting for a busy CPU). */
+        double time(String row, int n, int times) throws Exception {
+            long start = THREADS.getCurrentThreadCpuTime();
+            long helpers = (Long) run.invoke(workload, row, n, times);
+            return (double) (THREADS.getCurrentThreadCpuTime() - start + helpers) / ((long) n * times);
+        }
+    }
 
     public static void main(String[] args) throws Exception {
-        int pageSize = args.length > 0 ? Integer.parseInt(args[0]) : 32 * 1024;
-        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 10;
-        int pagesPerRound = args.length > 2 ? Integer.parseInt(args[2]) : 400_000;
+        File lib = new File(args[0]);
+        int pageSize = args.length > 1 ? Integer.parseInt(args[1]) : 32 * 1024;
+        int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 7;
+        int pagesPerRound = args.length > 3 ? Integer.parseInt(args[3]) : 200_000;
         long size = 2048L * pageSize;
 
-        org.apache.flink.runtime.memory.MemoryManager flink =
-                org.apache.flink.runtime.memory.MemoryManager.create(size, pageSize);
-        dev.tmrt.memory.MemoryManager tmrt = dev.tmrt.memory.MemoryManager.create(size, pageSize);
-
-        Impl flinkImpl = (n, times) -> {
-            for (int t = 0; t < times; t++) {
-                List<org.apache.flink.core.memory.MemorySegment> segs = flink.allocatePages(OWNER, n);
-                sink += segs.size();
-                if (n == 1) {
-                    flink.release(segs.get(0));
-                } else {
-                    flink.release(segs);
-                }
-            }
-        };
-        Impl tmrtImpl = (n, times) -> {
-            for (int t = 0; t < times; t++) {
-                List<dev.tmrt.memory.Segment> segs = tmrt.allocatePages(OWNER, n);
-                sink += segs.size();
-                if (n == 1) {
-                    tmrt.release(segs.get(0));
-                } else {
-                    tmrt.release(segs);
-                }
-            }
-        };
-
-        System.out.printf(Locale.ROOT, "java %s, %s; page size %d bytes, budget %d pages, %d rounds of %d pages%n",
-                System.getProperty("java.version"), System.getProperty("java.vm.name"), pageSize, size / pageSize,
-                rounds, pagesPerRound);
-        System.out.printf(Locale.ROOT, "%-8s %16s %16s %8s%n", "batch", "flink ns/page", "tmrt ns/page", "ratio");
-        for (int n : new int[] {1, 64, 1024}) {
-            int times = Math.max(1, pagesPerRound / n);
-            // Warm-up: both, alternating, until the JIT has settled.
-            for (int w = 0; w < 3; w++) {
-                flinkImpl.run(n, times);
-                tmrtImpl.run(n, times);
-            }
-            double[] f = new double[rounds];
-            double[] t = new double[rounds];
-            for (int r = 0; r < rounds; r++) {
-                // Alternate which one goes first, so neither always follows the other.
-                if (r % 2 == 0) {
-                    f[r] = time(flinkImpl, n, times);
-                    t[r] = time(tmrtImpl, n, times);
-                } else {
-                    t[r] = time(tmrtImpl, n, times);
-                    f[r] = time(flinkImpl, n, times);
-                }
-            }
-            double fm = median(f);
-            double tm = median(t);
-            System.out.printf(Locale.ROOT, "%-8d %16.1f %16.1f %7.1fx%n", n, fm, tm, fm / tm);
+        // Flink's own MemoryManager: Flink's jars and this harness's classes, nothing of tmrt.
+        List<URL> urls = new ArrayList<>();
+        urls.add(CompareManagedMemory.class.getProtectionDomain().getCodeSource().getLocation());
+        File[] jars = lib.listFiles((d, n) -> n.endsWith(".jar"));
+        Arrays.sort(jars);
+        for (File f : jars) {
+            urls.add(f.toURI().toURL());
         }
-        if (!flink.verifyEmpty() || !tmrt.verifyEmpty()) {
-            throw new AssertionError("a memory manager is not empty after the run");
+        ClassLoader flinkOnly = new URLClassLoader(urls.toArray(new URL[0]), ClassLoader.getPlatformClassLoader());
+        Class<?> flinkType = Class.forName("FlinkApiWorkload", true, flinkOnly);
+        Side flink = new Side(flinkType, size, pageSize);
+        Side dropin = new Side(FlinkApiWorkload.class, size, pageSize);
+        Side tmrt = new Side(TmrtApiWorkload.class, size, pageSize);
+        Class<?> flinkMm = Class.forName("org.apache.flink.runtime.memory.MemoryManager", false, flinkOnly);
+        Class<?> dropinMm = Class.forName("org.apache.flink.runtime.memory.MemoryManager");
+        System.out.printf(Locale.ROOT, "flink MemoryManager from %s%ndrop-in MemoryManager from %s%n",
+                flinkMm.getProtectionDomain().getCodeSource().getLocation(),
+                dropinMm.getProtectionDomain().getCodeSource().getLocation());
+        System.out.printf(Locale.ROOT,
+                "java %s; page size %d bytes, budget %d pages, %d rounds of %d pages (median CPU ns per page)%n",
+                System.getProperty("java.version"), pageSize, size / pageSize, rounds, pagesPerRound);
+
+        List<String[]> rows = new ArrayList<>();
+        List<Double> worst = new ArrayList<>();
+        for (String row : SINGLE) {
+            measure(row, 1, flink, tmrt, dropin, rounds, pagesPerRound, rows, worst);
         }
-        flink.shutdown();
-        tmrt.shutdown();
+        for (String row : BATCHED) {
+            for (int n : BATCHES) {
+                measure(row, n, flink, tmrt, dropin, rounds, pagesPerRound, rows, worst);
+            }
+        }
+        Integer[] order = new Integer[rows.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> Double.compare(worst.get(a), worst.get(b)));
+        System.out.printf(Locale.ROOT, "%-66s %6s %10s %10s %8s %10s %8s%n",
+                "row (worst ratio first)", "batch", "flink", "tmrt API", "ratio", "drop-in", "ratio");
+        for (int i : order) {
+            System.out.println(rows.get(i)[0]);
+        }
+        System.out.printf(Locale.ROOT, "worst ratio: %.1fx%n", worst.get(order[0]));
     }
 
-    static double time(Impl impl, int n, int times) throws Exception {
-        long start = System.nanoTime();
-        impl.run(n, times);
-        long elapsed = System.nanoTime() - start;
-        return (double) elapsed / ((long) n * times);
+    static void measure(String row, int n, Side flink, Side tmrt, Side dropin, int rounds, int pagesPerRound,
+            List<String[]> rows, List<Double> worst) throws Exception {
+        int times = Math.max(1, pagesPerRound / n);
+        Side[] sides = {flink, tmrt, dropin};
+        for (int w = 0; w < 3; w++) {
+            for (Side s : sides) {
+                s.time(row, n, times);
+            }
+        }
+        double[][] t = new double[3][rounds];
+        for (int r = 0; r < rounds; r++) {
+            for (int k = 0; k < 3; k++) {
+                int side = (r + k) % 3; // rotate who goes first
+                t[side][r] = sides[side].time(row, n, times);
+            }
+        }
+        double f = median(t[0]);
+        double a = median(t[1]);
+        double d = median(t[2]);
+        rows.add(new String[] {String.format(Locale.ROOT, "%-66s %6d %10.1f %10.1f %7.1fx %10.1f %7.1fx",
+                row, n, f, a, f / a, d, f / d)});
+        worst.add(Math.min(f / a, f / d));
     }
 
     static double median(double[] v) {

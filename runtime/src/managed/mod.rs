@@ -29,14 +29,17 @@ pub mod protocol;
 mod report;
 mod shared_table;
 mod slots;
+mod sync;
 mod table_scan;
 
 pub use error::{ManagedMemoryError, SEGMENT_SIZE_KEY};
 pub use page_size::PageSize;
 pub use policy::ReturnPolicy;
 pub use pool::{Page, SlotPool};
-pub use report::{OwnerHolding, OwnerId, UsageReport};
+pub use report::{OwnerHolding, OwnerId, PoolFigures, UsageReport};
 pub use slots::ManagedMemorySlots;
 
-#[cfg(test)]
+#[cfg(all(test, loom))]
+mod loom_tests;
+#[cfg(all(test, not(loom)))]
 mod tests;

@@ -19,7 +19,7 @@ use parking_lot::Mutex;
 use super::mapping::SlotMapping;
 use super::protocol::{allocated, MAX_OWNER_ID};
 use super::shared_table::{Claim, PageFault, SharedTable};
-use super::{ManagedMemoryError, OwnerId, PageSize, ReturnPolicy, UsageReport};
+use super::{ManagedMemoryError, OwnerId, PageSize, PoolFigures, ReturnPolicy, UsageReport};
 
 mod reservations;
 
@@ -149,7 +149,7 @@ impl SlotPool {
     /// Pages not held by anyone (some of them may be blocked by reservations).
     pub fn free_pages(&self) -> u32 {
         let hot = self.table.hot_pages();
-        self.table.total() - allocated(self.table.budget()) + hot
+        (self.table.total() + hot).saturating_sub(allocated(self.table.budget()))
     }
     /// The address of page 0 (0 when the pool has no pages). Page `i` is at `base + i × page_size`.
     pub fn base_address(&self) -> usize {
@@ -269,6 +269,31 @@ impl SlotPool {
             self.return_memory_if_due();
         }
         Ok(n)
+    }
+
+    /// Pages held now by owners (the parked hot page is free).
+    pub fn pages_in_use(&self) -> u32 {
+        self.table.total().saturating_sub(self.free_pages())
+    }
+
+    /// Bytes reserved now (Flink's `reserveMemory`), over all owners.
+    pub fn reserved_bytes(&self) -> u64 {
+        self.reserved_total.load(Ordering::Relaxed)
+    }
+
+    /// The figures a metrics endpoint shows for this slot, read without a lock (each value is
+    /// exact at some moment; together they are a snapshot only when nothing is in flight).
+    pub fn figures(&self) -> PoolFigures {
+        PoolFigures {
+            slot: self.slot.clone(),
+            budget_bytes: self.size,
+            page_size: self.page_size.bytes(),
+            total_pages: self.table.total(),
+            pages_in_use: self.pages_in_use(),
+            reserved_bytes: self.reserved_bytes(),
+            available_bytes: self.available_memory(),
+            closed: self.is_closed(),
+        }
     }
 
     /// Bytes neither in pages nor reserved (Flink's `availableMemory`); 0 once closed.
@@ -422,7 +447,7 @@ impl SlotPool {
         self.table.is_closed()
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn table(&self) -> &SharedTable {
         &self.table
     }

@@ -138,6 +138,36 @@ pub(crate) fn head(tag: u32, top: u32) -> u64 {
     (u64::from(tag) << 32) | u64::from(top)
 }
 
+/// The layout and encoding as `(name, value)` pairs, byte offsets for words: what
+/// `dev.tmrt.memory.PageTable` checks its own constants against when it loads (a mismatch is an
+/// error naming both values), so the two sides cannot drift apart silently.
+pub fn layout() -> Vec<(&'static str, u64)> {
+    vec![
+        ("BUDGET", (BUDGET * 8) as u64),
+        ("WARM", (WARM * 8) as u64),
+        ("COLD", (COLD * 8) as u64),
+        ("HINT_TAG", (HINT_TAG * 8) as u64),
+        ("HINT_LEN", (HINT_LEN * 8) as u64),
+        ("TOTAL", (TOTAL * 8) as u64),
+        ("IDLE_MIN", (IDLE_MIN * 8) as u64),
+        ("MAX_RETAINED", (MAX_RETAINED * 8) as u64),
+        ("HOT", (HOT * 8) as u64),
+        ("HEADER_BYTES", (HEADER_WORDS * 8) as u64),
+        ("STATE_BYTES", 8),
+        ("NEXT_BYTES", 4),
+        ("KIND_MASK", KIND_MASK),
+        ("COLD_FREE", COLD_FREE),
+        ("WARM_FREE", WARM_FREE),
+        ("HELD", HELD),
+        ("RELEASING", RELEASING),
+        ("LEAKED", LEAKED),
+        ("OWNER_SHIFT", 3),
+        ("MAX_OWNER_ID", MAX_OWNER_ID),
+        ("CLOSED", CLOSED),
+        ("NIL", u64::from(NIL)),
+    ]
+}
+
 /// Whether the warm pages may now exceed what the policy allows (module docs).
 pub(crate) fn should_count(bound: u64, idle: bool, idle_min: u64, max_retained: u64) -> bool {
     (idle && bound >= idle_min) || bound > max_retained

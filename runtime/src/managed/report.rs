@@ -89,3 +89,22 @@ impl fmt::Display for UsageReport {
         Ok(())
     }
 }
+
+/// One slot's figures for metrics ([`super::SlotPool::figures`]): the budget, what is in use, and
+/// what is left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolFigures {
+    /// The slot's name (`slot 2`, `memory manager 7`).
+    pub slot: String,
+    /// The slot's budget in bytes (pages and reservations together).
+    pub budget_bytes: u64,
+    pub page_size: u64,
+    pub total_pages: u32,
+    /// Pages held by owners now.
+    pub pages_in_use: u32,
+    /// Bytes reserved (Flink's `reserveMemory`, RocksDB) now.
+    pub reserved_bytes: u64,
+    /// Bytes neither in pages nor reserved (0 once closed).
+    pub available_bytes: u64,
+    pub closed: bool,
+}

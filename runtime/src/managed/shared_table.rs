@@ -9,9 +9,12 @@
 //! `release_owner`, reservations (`set_blocked`), trimming and closing are Rust-only.
 
 use std::io;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
+use std::sync::atomic::Ordering::*;
 
+#[cfg(not(loom))]
 use memmap2::{MmapMut, MmapOptions};
+
+use super::sync::{wait, AtomicU32, AtomicU64};
 
 use super::protocol::*;
 
@@ -37,7 +40,13 @@ pub(crate) enum Claim {
 }
 
 pub(crate) struct SharedTable {
+    #[cfg(not(loom))]
     map: MmapMut,
+    /// Under loom: the header and state words, then the links (no mapping in the model).
+    #[cfg(loom)]
+    words: Box<[AtomicU64]>,
+    #[cfg(loom)]
+    nexts: Box<[AtomicU32]>,
     total: u32,
 }
 
@@ -46,8 +55,17 @@ impl SharedTable {
     /// thresholds in its header.
     pub(crate) fn new(total: u32, idle_min: u64, max_retained: u64) -> io::Result<SharedTable> {
         assert!(total < NIL, "page count {total} too large");
-        let map = MmapOptions::new().len(table_bytes(total)).map_anon()?;
-        let t = SharedTable { map, total };
+        #[cfg(not(loom))]
+        let t = SharedTable {
+            map: MmapOptions::new().len(table_bytes(total)).map_anon()?,
+            total,
+        };
+        #[cfg(loom)]
+        let t = SharedTable {
+            words: (0..HEADER_WORDS + total as usize).map(|_| AtomicU64::new(0)).collect(),
+            nexts: (0..total).map(|_| AtomicU32::new(0)).collect(),
+            total,
+        };
         let clamp = |v: u64| v.min(1 << 32);
         t.word(TOTAL).store(u64::from(total), Relaxed);
         t.word(IDLE_MIN).store(clamp(idle_min), Relaxed);
@@ -62,16 +80,37 @@ impl SharedTable {
     }
 
     /// The first byte of the table (for Java's `PageTable`), and its length.
+    #[cfg(not(loom))]
     pub(crate) fn address(&self) -> *const u8 {
         self.map.as_ptr()
     }
+    #[cfg(not(loom))]
     pub(crate) fn len(&self) -> usize {
         self.map.len()
+    }
+    /// Under loom the table is not shared with Java.
+    #[cfg(loom)]
+    pub(crate) fn address(&self) -> *const u8 {
+        std::ptr::null()
+    }
+    #[cfg(loom)]
+    pub(crate) fn len(&self) -> usize {
+        0
     }
     pub(crate) fn total(&self) -> u32 {
         self.total
     }
 
+    #[cfg(loom)]
+    pub(super) fn word(&self, w: usize) -> &AtomicU64 {
+        &self.words[w]
+    }
+    #[cfg(loom)]
+    pub(super) fn next(&self, i: u32) -> &AtomicU32 {
+        &self.nexts[i as usize]
+    }
+
+    #[cfg(not(loom))]
     pub(super) fn word(&self, w: usize) -> &AtomicU64 {
         assert!(w < HEADER_WORDS + self.total as usize);
         // SAFETY: the mapping is page-aligned and `table_bytes` long, so word `w` (checked above)
@@ -85,6 +124,7 @@ impl SharedTable {
     pub(crate) fn state(&self, i: u32) -> &AtomicU64 {
         self.word(HEADER_WORDS + i as usize)
     }
+    #[cfg(not(loom))]
     pub(super) fn next(&self, i: u32) -> &AtomicU32 {
         assert!(i < self.total);
         let offset = (HEADER_WORDS + self.total as usize) * 8 + i as usize * 4;
@@ -241,11 +281,7 @@ impl SharedTable {
                 if popped == 0 && got < n {
                     // A trim holds the missing pages; the budget guarantees they exist.
                     spins += 1;
-                    if spins < 64 {
-                        std::hint::spin_loop();
-                    } else {
-                        std::thread::yield_now();
-                    }
+                    wait(spins);
                 }
             }
         }
@@ -323,7 +359,7 @@ impl SharedTable {
 
     /// Pushes page `i` on the warm stack whatever its state: corrupts the table, for tests of
     /// the checker.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn push_warm_for_test(&self, i: u32) {
         self.push_chain(WARM, &[i]);
     }
@@ -353,7 +389,7 @@ impl SharedTable {
                     Err(now) => cur = now,
                 },
                 RELEASING => {
-                    std::hint::spin_loop();
+                    wait(0);
                     cur = s.load(Acquire);
                 }
                 LEAKED => return Err(PageFault::Closed),
@@ -439,7 +475,7 @@ impl SharedTable {
                         }
                     }
                     RELEASING if owner_of(cur) == owner => {
-                        std::hint::spin_loop();
+                        wait(0);
                         cur = s.load(Acquire);
                     }
                     _ => break,

@@ -19,7 +19,7 @@ impl SharedTable {
     /// `tries` scans. Whoever claimed before this call is therefore in the answer.
     pub(crate) fn holders_when_quiet(&self, tries: u32) -> Option<Vec<(u64, u32)>> {
         for _ in 0..tries {
-            std::sync::atomic::fence(SeqCst);
+            super::sync::fence(SeqCst);
             let heads = || {
                 (
                     self.word(BUDGET).load(SeqCst),
@@ -38,7 +38,7 @@ impl SharedTable {
             if heads() == before && held + hot == allocated(before.0) {
                 return Some(group_holders(&states));
             }
-            std::thread::yield_now();
+            super::sync::wait(u32::MAX);
         }
         None
     }
@@ -89,7 +89,7 @@ impl SharedTable {
             }
             spins += 1;
             if spins > 16 {
-                std::thread::yield_now();
+                super::sync::wait(u32::MAX);
             }
         }
         self.holders()

@@ -129,7 +129,8 @@ public final class MemoryManager {
         }
         try {
             if (numPages == 1) {
-                target.add(allocateOne(owner));
+                Segment one = allocateOne(owner);
+                addAllOrRelease(target, new Segment[] {one});
                 return;
             }
             long[] bits = new long[room];
@@ -140,13 +141,30 @@ public final class MemoryManager {
                     made[i] = newSegment(owner, bits[i]);
                 }
             }
-            for (Segment s : made) {
-                target.add(s);
-            }
+            addAllOrRelease(target, made);
         } catch (MemoryAllocationException e) {
             throw new MemoryAllocationException(e.getMessage() + " [" + nameOwner(owner) + "]");
         } finally {
             Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Adds {@code made} to {@code target}; when the target refuses (an immutable list, a full
+     * bounded queue), every page of this allocation goes back, so nothing stays with the owner.
+     */
+    private void addAllOrRelease(Collection<Segment> target, Segment[] made) {
+        try {
+            for (Segment s : made) {
+                target.add(s);
+            }
+        } catch (RuntimeException | Error e) {
+            for (Segment s : made) {
+                if (!s.freed) {
+                    release(s);
+                }
+            }
+            throw e;
         }
     }
 
@@ -409,13 +427,16 @@ public final class MemoryManager {
                     return;
                 }
                 shutdown = true;
-                // Held pages become leaked in the page table: their segments see it (isFreed).
-                leaks = nativeShutdown(handle);
-                if (leaks.length > 0) {
-                    System.err.println("tmrt MemoryManager shut down with memory still held: " + describe(leaks));
+                try {
+                    // Held pages become leaked in the page table: their segments see it (isFreed).
+                    leaks = nativeShutdown(handle);
+                    if (leaks.length > 0) {
+                        System.err.println("tmrt MemoryManager shut down with memory still held: " + describe(leaks));
+                    }
+                } finally {
+                    ownerIds.clear();
+                    lastOwner = null;
                 }
-                ownerIds.clear();
-                lastOwner = null;
             }
         } finally {
             Reference.reachabilityFence(this);
@@ -473,12 +494,25 @@ public final class MemoryManager {
                 if (sb.length() > 0) {
                     sb.append("; ");
                 }
-                sb.append("owner ").append(owner == null ? "#" + triples[i] : String.valueOf(owner))
+                sb.append("owner ").append(owner == null ? "#" + triples[i] : describeOwner(owner))
                         .append(": ").append(triples[i + 1]).append(" pages, ")
                         .append(triples[i + 2]).append(" reserved bytes");
             }
         }
         return sb.toString();
+    }
+
+    /**
+     * {@code owner.toString()}, or, when that throws, its class and identity hash: a report about
+     * an owner never fails because of the owner.
+     */
+    private static String describeOwner(Object owner) {
+        try {
+            return String.valueOf(owner);
+        } catch (RuntimeException | Error e) {
+            return owner.getClass().getName() + "@" + Integer.toHexString(System.identityHashCode(owner))
+                    + " (toString threw " + e.getClass().getName() + ")";
+        }
     }
 
     /** "owner N is DESCRIPTION": the native id, as errors print it, and the owner object. */
@@ -487,7 +521,7 @@ public final class MemoryManager {
         synchronized (lock) {
             id = ownerIds.get(owner);
         }
-        return "owner " + (id == null ? "?" : id) + " is " + owner;
+        return "owner " + (id == null ? "?" : id) + " is " + describeOwner(owner);
     }
 
     private Segment newSegment(Object owner, long bits) {

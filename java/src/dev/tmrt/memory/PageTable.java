@@ -29,6 +29,7 @@ final class PageTable {
     private static final sun.misc.Unsafe U;
 
     static {
+        dev.tmrt.NativeLibrary.load();
         try {
             Field f = sun.misc.Unsafe.class.getDeclaredField("theUnsafe");
             f.setAccessible(true);
@@ -72,6 +73,66 @@ final class PageTable {
     static final int NOT_HELD = 4;
     /** {@link #release} and {@link #claimOne()}: done. */
     static final int OK = 0;
+
+    static {
+        checkLayout(nativeLayout());
+    }
+
+    /**
+     * Checks this port's constants against the native definition ({@code protocol::layout()} in
+     * Rust: names and values, in pairs); a mismatch is an error naming both values.
+     */
+    static void checkLayout(String[] nativeLayout) {
+        java.util.Map<String, Long> mine = new java.util.LinkedHashMap<>();
+        mine.put("BUDGET", (long) BUDGET);
+        mine.put("WARM", (long) WARM);
+        mine.put("COLD", (long) COLD);
+        mine.put("HINT_TAG", (long) HINT_TAG);
+        mine.put("HINT_LEN", (long) HINT_LEN);
+        mine.put("TOTAL", (long) TOTAL);
+        mine.put("IDLE_MIN", (long) IDLE_MIN);
+        mine.put("MAX_RETAINED", (long) MAX_RETAINED);
+        mine.put("HOT", (long) HOT);
+        mine.put("HEADER_BYTES", (long) HEADER_BYTES);
+        mine.put("STATE_BYTES", 8L);
+        mine.put("NEXT_BYTES", 4L);
+        mine.put("KIND_MASK", KIND_MASK);
+        mine.put("COLD_FREE", 0L);
+        mine.put("WARM_FREE", WARM_FREE);
+        mine.put("HELD", HELD);
+        mine.put("RELEASING", RELEASING);
+        mine.put("LEAKED", LEAKED);
+        mine.put("OWNER_SHIFT", 3L);
+        mine.put("MAX_OWNER_ID", MAX_OWNER_ID);
+        mine.put("CLOSED", Long.MIN_VALUE);
+        mine.put("NIL", LOW);
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int i = 0; i + 1 < nativeLayout.length; i += 2) {
+            String name = nativeLayout[i];
+            long value = Long.parseUnsignedLong(nativeLayout[i + 1]);
+            Long java = mine.get(name);
+            if (java == null) {
+                throw new IllegalStateException("page table layout: the native side defines " + name + " = "
+                        + Long.toUnsignedString(value) + ", which dev.tmrt.memory.PageTable does not know");
+            }
+            if (java != value) {
+                throw new IllegalStateException("page table layout: " + name + " is " + Long.toUnsignedString(value)
+                        + " in the native library (protocol.rs) but " + Long.toUnsignedString(java)
+                        + " in dev.tmrt.memory.PageTable");
+            }
+            seen.add(name);
+        }
+        for (String name : mine.keySet()) {
+            if (!seen.contains(name)) {
+                throw new IllegalStateException("page table layout: " + name + " = "
+                        + Long.toUnsignedString(mine.get(name))
+                        + " in dev.tmrt.memory.PageTable is missing from the native library (protocol.rs)");
+            }
+        }
+    }
+
+    /** {@code protocol::layout()}: names and values (unsigned decimal), alternating. */
+    private static native String[] nativeLayout();
 
     /** The table's first byte (8-byte aligned: the mapping is page-aligned). */
     private final long base;
@@ -132,16 +193,21 @@ final class PageTable {
 
     /** Allocate, step 1: claims one page of the budget. */
     int claimOne() {
+        return claim(1);
+    }
+
+    /** Allocate, step 1: claims {@code n >= 0} pages of the budget, all or nothing. */
+    int claim(int n) {
         long b = U.getLongVolatile(null, base + BUDGET);
         for (;;) {
             if (b < 0) {
                 return CLOSED;
             }
             long used = (b & LOW) + ((b >>> 32) & 0x7FFF_FFFFL);
-            if (used + 1 > total) {
+            if (used + n > total) {
                 return FULL;
             }
-            if (U.compareAndSwapLong(null, base + BUDGET, b, b + 1)) {
+            if (U.compareAndSwapLong(null, base + BUDGET, b, b + n)) {
                 return OK;
             }
             b = U.getLongVolatile(null, base + BUDGET);

@@ -1,0 +1,114 @@
+package dev.tmrt.memory.dropin;
+
+import dev.tmrt.memory.SlotPages;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Owner objects of one memory manager, to their {@link OwnerSegments}: keys compared with
+ * {@code equals}/{@code hashCode}, as Flink's {@code ConcurrentHashMap} compares them (a task's
+ * owners are often {@code String}s or objects that do not override {@code equals}). The owner used
+ * last is cached (an identity check, no hashing); a lookup that misses it is a lock-free
+ * {@code ConcurrentHashMap.get}. Records of owners that hold nothing any more (no segment, no
+ * reservation, not a key for Flink) are purged in batches when the map has doubled, so the map
+ * stays bounded without work per release.
+ */
+public final class Owners {
+    private static final int MIN_PURGE_AT = 64;
+
+    private final ConcurrentHashMap<Object, OwnerSegments> map = new ConcurrentHashMap<>();
+    private final boolean byIdentity;
+    private volatile OwnerSegments last;
+    private long nextId = 1; // guarded by this
+    private int purgeAt = MIN_PURGE_AT; // guarded by this
+
+    /** {@code byIdentity}: segments are not tmrt pages (no page index to find them by). */
+    public Owners(boolean byIdentity) {
+        this.byIdentity = byIdentity;
+    }
+
+    /** The record of {@code owner} (non-null), or null; may be dead (callers recheck locked). */
+    public OwnerSegments find(Object owner) {
+        OwnerSegments c = last;
+        if (c != null && c.owner == owner) {
+            return c;
+        }
+        c = map.get(owner);
+        if (c != null) {
+            last = c;
+        }
+        return c;
+    }
+
+    /** The record of {@code owner} (non-null), made if there is none, returned LOCKED and alive. */
+    public OwnerSegments lockOrCreate(Object owner) {
+        for (;;) {
+            OwnerSegments c = find(owner);
+            if (c == null) {
+                synchronized (this) {
+                    c = map.get(owner);
+                    if (c == null) {
+                        if (map.size() >= purgeAt) {
+                            purge();
+                        }
+                        long id = (nextId++ - 1) % SlotPages.MAX_OWNER_ID + 1;
+                        c = new OwnerSegments(owner, id, byIdentity);
+                        map.put(owner, c);
+                    }
+                }
+                last = c;
+            }
+            c.lock();
+            if (!c.dead) {
+                return c;
+            }
+            c.unlock();
+        }
+    }
+
+    /** The alive record of {@code owner}, LOCKED, or null when there is none. */
+    public OwnerSegments lockExisting(Object owner) {
+        for (;;) {
+            OwnerSegments c = find(owner);
+            if (c == null) {
+                return null;
+            }
+            c.lock();
+            if (!c.dead) {
+                return c;
+            }
+            c.unlock();
+            map.remove(owner, c);
+        }
+    }
+
+    /** Every record (shutdown, reports). */
+    public Iterable<OwnerSegments> all() {
+        return map.values();
+    }
+
+    /** How many records the map holds now (tests). */
+    public int size() {
+        return map.size();
+    }
+
+    /** Drops records that hold nothing; call under this object's monitor. */
+    private void purge() {
+        for (OwnerSegments c : map.values()) {
+            if (c.tryLock()) {
+                try {
+                    if (c.size() == 0 && !c.present && c.reserved == 0) {
+                        c.dead = true;
+                        map.remove(c.owner, c);
+                    }
+                } finally {
+                    c.unlock();
+                }
+            }
+        }
+        OwnerSegments l = last;
+        if (l != null && l.dead) {
+            last = null;
+        }
+        purgeAt = Math.max(MIN_PURGE_AT, map.size() * 2);
+    }
+}
