@@ -79,7 +79,10 @@ fn generated_java(workspace: &Path, out: &Path) -> Vec<PathBuf> {
 
 /// The example jobs of `tmrt demo` (`java/examples/<name>/**.java`), compiled against tmrt.jar
 /// into `target/java/examples/<name>.jar`: `demo-lib` (a jar for the TaskManager's own class
-/// path), then `clean-job` and `leaky-job` (job jars; the leaky one uses demo-lib).
+/// path), then `clean-job` and `leaky-job` (job jars; the leaky one uses demo-lib). The real
+/// Flink jobs `flink-clean-job` and `flink-leaky-job` compile against `flink-stubs`, a few
+/// signatures of Flink's API that stay in OUT_DIR (never shipped: at run time the classes come
+/// from a Flink distribution's lib/), so that building tmrt needs no Flink.
 fn build_examples(workspace: &Path, out: &Path, jar_dir: &Path, tmrt_jar: &Path) {
     let examples = workspace.join("java").join("examples");
     println!("cargo:rerun-if-changed={}", examples.display());
@@ -95,6 +98,26 @@ fn build_examples(workspace: &Path, out: &Path, jar_dir: &Path, tmrt_jar: &Path)
         let what = format!("java/examples/{name}");
         let classes = out.join(format!("example-{name}"));
         compile_jar(&what, &sources, &classpath, &classes, &dest.join(format!("{name}.jar")));
+    }
+    let stubs = out.join("flink-stubs.jar");
+    compile_jar(
+        "java/examples/flink-stubs",
+        &java_sources(&examples.join("flink-stubs")),
+        &[],
+        &out.join("example-flink-stubs"),
+        &stubs,
+    );
+    for name in ["flink-clean-job", "flink-leaky-job"] {
+        let sources = java_sources(&examples.join(name));
+        let what = format!("java/examples/{name}");
+        let classes = out.join(format!("example-{name}"));
+        compile_jar(
+            &what,
+            &sources,
+            std::slice::from_ref(&stubs),
+            &classes,
+            &dest.join(format!("{name}.jar")),
+        );
     }
 }
 
@@ -133,6 +156,9 @@ fn pack_jar(what: &str, parts: &[PathBuf], jar_path: &Path) {
     let jar = jdk_tool("jar");
     let mut cmd = Command::new(&jar);
     cmd.arg("--create").arg("--file").arg(&tmp);
+    // No META-INF/MANIFEST.MF: with runtime= the agent appends tmrt.jar to the application
+    // class path, where a manifest would show up in getResources("META-INF/MANIFEST.MF").
+    cmd.arg("--no-manifest");
     for part in parts {
         cmd.arg("-C").arg(part).arg(".");
     }

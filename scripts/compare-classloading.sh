@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Loads every class of a large user classpath through Flink's ChildFirstClassLoader and through
-# tmrt's (dev.tmrt.classload.UserCodeClassLoaders), in one JVM, alternating rounds with a fresh
-# loader each, flink-dist on the parent (application) classpath. Both must resolve every class to
-# the same jar; prints classes/second for both and the ratio.
+# Loads every class of a user classpath with a fresh loader of each kind, in one JVM, alternating
+# the order every round, and prints Flink's ChildFirstClassLoader, tmrt's loader (cold: jars it
+# has not indexed before; restart: the same jars again, whose index is reused) and the limit (a
+# loader that only defines bytes already in memory) side by side: medians of wall-clock time and
+# of the loading thread's CPU time, each as a multiple of the limit. Every side must resolve every
+# class and resource the same way (exit 2 otherwise). See scripts/classload/ClassLoadComparison.java.
 #
-#   scripts/compare-classloading.sh [ROUNDS]      default 6
+#   scripts/compare-classloading.sh [ROUNDS] [WORKLOAD...]     default 7, both workloads
 #
-# The user classpath is every jar of .flink/1.20.3 other than flink-dist (lib/, opt/,
-# plugins/*/), split deterministically (sorted entries, contiguous chunks, the manifest copied
-# into each part) into exactly 100 jars under target/classload-compare/jars. Needs
-# scripts/fetch-flink.sh 1.20.3 and a release build (cargo build --release).
+# Workloads:
+#   fatjar   the 42 jars of /usr/share/maven/lib (Debian's maven package: 6,235 classes of
+#            third-party libraries), the platform loader as parent, Flink's default patterns
+#   flink100 every jar of .flink/1.20.3 other than flink-dist (lib/, opt/, plugins/*/), split
+#            deterministically into exactly 100 jars, flink-dist on the parent (application) class
+#            path
+# Needs scripts/fetch-flink.sh 1.20.3 (Flink's loader and options) and a release build.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-rounds=${1:-6}
+rounds=${1:-7}
+shift || true
+workloads=("$@")
+[ ${#workloads[@]} -gt 0 ] || workloads=(fatjar flink100)
 flink="$root/.flink/1.20.3"
 dist="$flink/lib/flink-dist-1.20.3.jar"
 [ -f "$dist" ] || { echo "no $dist: run scripts/fetch-flink.sh 1.20.3" >&2; exit 1; }
@@ -21,8 +29,22 @@ jar="$root/target/java/tmrt.jar"
 [ -f "$lib" ] && [ -f "$jar" ] || (cd "$root" && cargo build --release -p tmrt-jni)
 out="$root/target/classload-compare"
 mkdir -p "$out"
+classes="$out/classes"
+rm -rf "$classes" && mkdir -p "$classes"
+javac --release 11 -d "$classes" -cp "$dist:$jar" "$root/scripts/classload/ClassLoadComparison.java"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(java -version 2>&1 | head -1)"
 
-python3 - "$flink" "$out/jars" 100 <<'PY'
+for w in "${workloads[@]}"; do
+  case "$w" in
+    fatjar)
+      if ! ls /usr/share/maven/lib/*.jar >/dev/null 2>&1; then
+        echo "SKIPPED fatjar: no /usr/share/maven/lib (apt-get install maven)"; continue
+      fi
+      echo "== fatjar: /usr/share/maven/lib"
+      java -Xmx4g -Dtmrt.library="$lib" -Dcopies="$out" -cp "$dist:$jar:$classes" ClassLoadComparison "$rounds" platform /usr/share/maven/lib/*.jar
+      ;;
+    flink100)
+      python3 - "$flink" "$out/jars" 100 <<'PY'
 import glob, os, shutil, sys, zipfile
 flink, dest, target = sys.argv[1], sys.argv[2], int(sys.argv[3])
 sources = sorted(p for p in glob.glob(f"{flink}/lib/*.jar") if "flink-dist" not in p)
@@ -54,11 +76,10 @@ for s in sources:
                 info.external_attr = i.external_attr
                 w.writestr(info, z.read(i.filename))
         n += 1
-print(f"user classpath: {n} jars from {len(sources)} Flink jars in {dest}")
 PY
-
-classes="$out/classes"
-rm -rf "$classes" && mkdir -p "$classes"
-javac --release 11 -d "$classes" -cp "$dist:$jar" "$root/scripts/classload/ClassLoadComparison.java"
-echo "machine: $(nproc) cores, $(java -version 2>&1 | head -1)"
-exec java -Xmx4g -Dtmrt.library="$lib" -cp "$dist:$jar:$classes" ClassLoadComparison "$rounds" "$out"/jars/*.jar
+      echo "== flink100: .flink/1.20.3 split into 100 jars"
+      java -Xmx4g -Dtmrt.library="$lib" -Dcopies="$out" -cp "$dist:$jar:$classes" ClassLoadComparison "$rounds" app "$out"/jars/*.jar
+      ;;
+    *) echo "unknown workload $w (fatjar, flink100)" >&2; exit 2 ;;
+  esac
+done

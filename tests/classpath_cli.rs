@@ -385,3 +385,183 @@ fn a_reader_that_goes_away_is_not_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(3), "{err}");
 }
+
+#[test]
+fn a_bad_explain_class_is_bad_input() {
+    let j = jars("cp-explain-bad");
+    for class in ["", " ", "a..b", ".a", "a.", "a b", "/a/B.class", ".class", "a/\nB"] {
+        let out = tmrt(&["--lib", &s(&j.parent), "--user", &s(&j.user), "--explain", class]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{class:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{class:?}: {err}");
+        assert!(err.starts_with("tmrt classpath: bad --explain '"), "{class:?}: {err}");
+        assert!(out.stdout.is_empty(), "{class:?}");
+    }
+    for class in ["com.acme.Dup", "com/acme/Dup.class", "com.acme.Dup$Inner", "Top"] {
+        let out = tmrt(&["--lib", &s(&j.parent), "--user", &s(&j.user), "--explain", class]);
+        assert_ne!(
+            out.status.code(),
+            Some(1),
+            "{class:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn non_jar_inputs_are_named_with_their_flag_and_a_fifo_does_not_hang() {
+    let j = jars("cp-non-jar");
+    let text = j.dir.join("notes.txt");
+    std::fs::write(&text, "not a zip\n").unwrap();
+    for (flag, args) in [
+        (
+            "--lib",
+            vec!["--lib".to_string(), s(&text), "--user".to_string(), s(&j.user)],
+        ),
+        (
+            "--user",
+            vec!["--lib".to_string(), s(&j.parent), "--user".to_string(), s(&text)],
+        ),
+    ] {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = tmrt(&refs);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(&format!("{flag}: cannot read jar {}", s(&text))), "{err}");
+        assert!(err.contains("not a valid jar (zip)"), "{err}");
+    }
+    let fifo = j.dir.join("pipe.jar");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    // A FIFO would block a plain open until a writer comes: run with a guard, and end it.
+    let mut child = Command::new(tmrt_bin())
+        .args(["classpath", "--lib", &s(&j.parent), "--user", &s(&fifo)])
+        .env_remove("FLINK_CONF_DIR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() && start.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    if child.try_wait().unwrap().is_none() {
+        child.kill().unwrap();
+        panic!("tmrt classpath hung on a FIFO as --user");
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("--user: {} is a FIFO (named pipe), not a jar", s(&fifo))),
+        "{err}"
+    );
+}
+
+/// A minimal stored (uncompressed) zip holding one entry, written by hand: 2,000 jars through the
+/// `jar` tool would take minutes.
+fn tiny_jar(path: &Path, entry: &str, data: &[u8]) {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    let crc = crc32(data);
+    let (name, size) = (entry.as_bytes(), data.len() as u32);
+    let mut z = Vec::new();
+    let common = |z: &mut Vec<u8>| {
+        z.extend_from_slice(&10u16.to_le_bytes()); // version needed
+        z.extend_from_slice(&0u16.to_le_bytes()); // flags
+        z.extend_from_slice(&0u16.to_le_bytes()); // stored
+        z.extend_from_slice(&0u32.to_le_bytes()); // time, date
+        z.extend_from_slice(&crc.to_le_bytes());
+        z.extend_from_slice(&size.to_le_bytes());
+        z.extend_from_slice(&size.to_le_bytes());
+        z.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        z.extend_from_slice(&0u16.to_le_bytes()); // extra
+    };
+    z.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+    common(&mut z);
+    z.extend_from_slice(name);
+    z.extend_from_slice(data);
+    let central = z.len() as u32;
+    z.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+    z.extend_from_slice(&20u16.to_le_bytes()); // version made by
+    common(&mut z);
+    z.extend_from_slice(&[0; 10]); // comment length, disk, internal and external attributes
+    z.extend_from_slice(&0u32.to_le_bytes()); // local header offset
+    z.extend_from_slice(name);
+    let central_len = z.len() as u32 - central;
+    z.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    z.extend_from_slice(&[0; 4]);
+    z.extend_from_slice(&1u16.to_le_bytes());
+    z.extend_from_slice(&1u16.to_le_bytes());
+    z.extend_from_slice(&central_len.to_le_bytes());
+    z.extend_from_slice(&central.to_le_bytes());
+    z.extend_from_slice(&0u16.to_le_bytes());
+    std::fs::write(path, z).unwrap();
+}
+
+/// 2,000 jars under a soft limit of 1,024 open files: tmrt raises its soft limit to the hard one
+/// (as the JVM does), so the index opens every jar; when even the hard limit is too low, it says
+/// so in one line instead of failing half-way with "Too many open files".
+#[test]
+fn two_thousand_jars_under_a_soft_limit_of_1024_open_files() {
+    let dir = scratch_dir("cp-many-jars");
+    let user = dir.join("user");
+    std::fs::create_dir_all(&user).unwrap();
+    for i in 0..2_000 {
+        tiny_jar(
+            &user.join(format!("j{i:04}.jar")),
+            &format!("com/many/C{i}.class"),
+            b"bytes",
+        );
+    }
+    let lib = dir.join("lib.jar");
+    tiny_jar(&lib, "org/apache/flink/Flink.class", b"flink");
+    let run = |ulimits: &str| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("{ulimits}; exec \"$0\" classpath --lib \"$1\" --user \"$2\""))
+            .arg(tmrt_bin())
+            .arg(&lib)
+            .arg(&user)
+            .env_remove("FLINK_CONF_DIR")
+            .output()
+            .unwrap()
+    };
+    let hard: u64 = {
+        let out = Command::new("sh").arg("-c").arg("ulimit -H -n").output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(u64::MAX)
+    };
+    if hard >= 2_100 {
+        let out = run("ulimit -S -n 1024");
+        let (stdout, err) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(stdout.contains("user classpath: 2000 jar(s)"), "{stdout}");
+        assert!(stdout.contains("No conflicts."), "{stdout}");
+    } else {
+        eprintln!("SKIPPED the raised-limit case: the hard open-file limit here is {hard}");
+    }
+    // Hard limit below what 2,000 jars need: one clear line.
+    let out = run("ulimit -n 1024");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("2001 jars need about 2065 open files") && err.contains("(1024;"),
+        "{err}"
+    );
+}

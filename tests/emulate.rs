@@ -1,6 +1,8 @@
-//! `tmrt emulate` and `tmrt demo` end to end: real jars built here, a real JVM hosted in the
-//! `tmrt` process, tmrt's agent judging the classloaders. Each case runs the command and checks
-//! its exit status, its verdict text and its `--report`.
+//! `tmrt emulate` (plain mode) and `tmrt demo` end to end: real jars built here, a real JVM hosted
+//! in the `tmrt` process, tmrt's agent judging the classloaders. Each case runs the command and
+//! checks its exit status, its verdict text and its `--report`. The Flink mode is in
+//! `emulate_flink.rs`, hostile jobs and inputs in `emulate_hostile.rs`, the HTML report in
+//! `emulate_html.rs`.
 
 mod support;
 
@@ -247,7 +249,8 @@ fn emulate(name: &str, entry: &str, extra: &[&str]) -> Run {
     let report = dir.join("report.json");
     let j = jars();
     let mut cmd = tmrt_command();
-    cmd.arg("emulate")
+    cmd.env_remove("FLINK_HOME")
+        .arg("emulate")
         .arg("--jar")
         .arg(&j.jobs)
         .args(["--entry", entry, "-D", PROCESS_SIZE, "--report"])
@@ -373,6 +376,7 @@ fn main_entry_gets_the_args() {
 #[test]
 fn missing_jar_is_bad_input() {
     let out = tmrt_command()
+        .env_remove("FLINK_HOME")
         .args([
             "emulate",
             "--jar",
@@ -392,6 +396,7 @@ fn missing_jar_is_bad_input() {
 #[test]
 fn bad_configuration_is_bad_input_naming_the_option() {
     let out = tmrt_command()
+        .env_remove("FLINK_HOME")
         .args(["emulate", "--jar"])
         .arg(&jars().jobs)
         .args([
@@ -416,6 +421,7 @@ fn bad_configuration_is_bad_input_naming_the_option() {
 fn no_jvm_is_bad_input() {
     let empty = scratch_dir("emulate-nojvm");
     let out = tmrt_command()
+        .env_remove("FLINK_HOME")
         .args(["emulate", "--jar"])
         .arg(&jars().jobs)
         .args(["--entry", "jobs.Clean", "-D", PROCESS_SIZE])
@@ -475,7 +481,7 @@ fn system_exit_is_intercepted_as_a_task_failure() {
     assert_eq!(run.code, 4, "{}", run.stderr);
     assert!(
         run.stdout.contains(
-            "round 1 slot 1: task called System.exit: dev.tmrt.emulator.UserSystemExitException: \
+            "round 1 slot 1: the job called System.exit: dev.tmrt.emulator.UserSystemExitException: \
              System.exit(0) called by the job"
         ),
         "{}",
@@ -494,7 +500,7 @@ fn task_over_its_timeout_is_interrupted_and_a_task_failure() {
     assert_eq!(run.code, 4, "{}", run.stderr);
     assert!(
         run.stdout.contains(
-            "round 1 slot 0: task did not finish within --task-timeout: still running after 1000 ms; \
+            "round 1 slot 0: did not finish within --task-timeout: still running after 1000 ms; \
              interrupted, then it ended"
         ),
         "{}",
@@ -580,7 +586,8 @@ fn demo_shows_both_verdicts() {
     let dir = scratch_dir("demo");
     let report = dir.join("demo.json");
     let out = tmrt_command()
-        .args(["demo", "--restarts", "3", "--report"])
+        .env_remove("FLINK_HOME")
+        .args(["demo", "--no-flink", "--restarts", "3", "--report"])
         .arg(&report)
         .output()
         .unwrap();

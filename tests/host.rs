@@ -22,6 +22,7 @@ fn hosted_jvm_gets_its_options_class_path_and_native_library() {
             "-XX:MaxMetaspaceSize=64m".to_string(),
             format!("-Dtmrt.library={}", libtmrt().display()),
         ],
+        hooks: false,
     };
     let jvm = HostedJvm::start(spec.clone()).expect("JVM starts");
     let mut env = jvm.vm().attach_current_thread().unwrap();

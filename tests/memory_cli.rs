@@ -474,3 +474,67 @@ fn flink_tm_heap_environment_variable_is_the_legacy_heap_in_1x() {
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["bytes"]["total_flink"], 1u64 << 30, "{v}");
 }
+
+/// `--format bash` is what Flink's `config.sh` reads: output that could not be written is a
+/// failure with one line, never a silent success; a reader that went away is a quiet end.
+#[test]
+fn output_that_cannot_be_written_is_a_failure_and_a_closed_pipe_is_quiet() {
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
+    let Ok(full) = full else {
+        eprintln!("SKIPPED /dev/full case: no /dev/full on this system");
+        return;
+    };
+    for format in ["bash", "json", "text"] {
+        let out = Command::new(tmrt_bin())
+            .args([
+                "memory",
+                "--format",
+                format,
+                "-D",
+                "taskmanager.memory.process.size=1728m",
+            ])
+            .env_remove("FLINK_CONF_DIR")
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{format}: {err}");
+        assert_eq!(err.lines().count(), 1, "{format}: {err}");
+        assert!(
+            err.starts_with("tmrt memory: cannot write the output to stdout: No space left on device"),
+            "{format}: {err}"
+        );
+    }
+    let out = Command::new(tmrt_bin())
+        .args([
+            "memory",
+            "--compare",
+            "1.13,2.2",
+            "-D",
+            "taskmanager.memory.process.size=1728m",
+        ])
+        .env_remove("FLINK_CONF_DIR")
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+
+    // `tmrt memory | head -0`: the read end is closed before tmrt writes.
+    let mut child = Command::new(tmrt_bin())
+        .args([
+            "memory",
+            "--format",
+            "bash",
+            "-D",
+            "taskmanager.memory.process.size=1728m",
+        ])
+        .env_remove("FLINK_CONF_DIR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "a closed pipe is not an error to report");
+}

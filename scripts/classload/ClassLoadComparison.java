@@ -1,14 +1,20 @@
 import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Enumeration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
@@ -18,26 +24,43 @@ import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.util.FlinkUserCodeClassLoaders;
 
 /**
- * Loads every class of a user classpath through Flink's child-first classloader and through
- * tmrt's, in the same JVM, alternating rounds, each round with a fresh loader. The parent is the
- * application classloader, which holds flink-dist (as in a TaskManager). Every class must resolve
- * to the same jar (or fail the same way) through both; prints classes per second for each. Then,
- * on the same loader, {@code getResource} for every entry name of the classpath (resolution
- * without class definition), whose URLs must also be equal.
+ * Loads every class of a user classpath through a fresh loader of each kind, in one JVM,
+ * alternating the order of the sides every round, and prints the median per side and its ratio
+ * to "the limit":
  *
- * <p>args: rounds jar... ({@code -Donly=tmrt} or {@code -Donly=flink} runs one side, for
- * profiling; the comparison then reports nothing).
+ * <ul>
+ *   <li>{@code flink}: Flink's {@code ChildFirstClassLoader} ({@code FlinkUserCodeClassLoaders.childFirst});
+ *   <li>{@code tmrt}: {@code dev.tmrt.classload.UserCodeClassLoaders.childFirst} over jars whose
+ *       index is not cached (each round's jars are fresh copies: a cold start);
+ *   <li>{@code tmrt-restart}: the same over the same jars as the round before (what a job
+ *       resubmission or failover does: the index of unchanged files is reused);
+ *   <li>{@code limit}: a loader that only defines bytes already in memory (read before the clock
+ *       starts): no lookup, no I/O, no inflation, no code source, the same parent-first decision.
+ * </ul>
+ *
+ * Every side must resolve every class to the same jar (or fail with the same exception class)
+ * and, for the URL loaders, every {@code getResource} to the same URL; a mismatch exits 2.
+ *
+ * <p>args: rounds parent(platform|app) jar... ; {@code -Donly=SIDE[,SIDE]} runs some sides only
+ * (for profiling).
  */
 public class ClassLoadComparison {
+    static final String[] SIDES = {"flink", "tmrt", "tmrt-restart", "limit"};
+
     public static void main(String[] args) throws Exception {
         int rounds = Integer.parseInt(args[0]);
+        ClassLoader parent = args[1].equals("platform") ? ClassLoader.getPlatformClassLoader() : ClassLoader.getSystemClassLoader();
         List<File> jars = new ArrayList<>();
-        for (int i = 1; i < args.length; i++) {
+        for (int i = 2; i < args.length; i++) {
             jars.add(new File(args[i]));
         }
+        Set<String> only = new LinkedHashSet<>(Arrays.asList(System.getProperty("only", String.join(",", SIDES)).split(",")));
         URL[] urls = new URL[jars.size()];
         Set<String> names = new LinkedHashSet<>();
         Set<String> entries = new LinkedHashSet<>();
+        Map<String, byte[]> bytes = new HashMap<>();
+        Map<String, String> jarOf = new HashMap<>();
+        long classBytes = 0;
         for (int i = 0; i < jars.size(); i++) {
             urls[i] = jars.get(i).toURI().toURL();
             try (JarFile jf = new JarFile(jars.get(i))) {
@@ -51,137 +74,268 @@ public class ClassLoadComparison {
                 }
             }
         }
+        // The limit's bytes: each class as URLClassLoader finds it (Class-Path manifests included).
+        try (URLClassLoader finder = new URLClassLoader(urls, null)) {
+            for (String cn : names) {
+                URL u = finder.getResource(cn.replace('.', '/') + ".class");
+                try (InputStream in = u.openStream()) {
+                    byte[] b = in.readAllBytes();
+                    bytes.put(cn, b);
+                    String s = u.toString();
+                    jarOf.put(cn, s.substring(s.lastIndexOf('/', s.indexOf("!/")) + 1, s.indexOf("!/")));
+                    classBytes += b.length;
+                }
+            }
+        }
         String[] classes = names.toArray(new String[0]);
         String[] resources = entries.toArray(new String[0]);
         String[] patterns = CoreOptions.getParentFirstLoaderPatterns(new Configuration());
-        ClassLoader parent = ClassLoader.getSystemClassLoader();
-        System.out.printf("classpath: %d jars, %d classes; parent: application classloader (flink-dist); %d parent-first patterns%n",
-                jars.size(), classes.length, patterns.length);
+        System.out.printf("classpath: %d jars, %d classes (%.1f MiB of class bytes), %d entries; parent: %s; %d parent-first patterns (Flink's defaults)%n",
+                jars.size(), classes.length, classBytes / 1048576.0, resources.length, args[1], patterns.length);
 
-        Map<String, String> flinkAnswers = null;
-        Map<String, String> tmrtAnswers = null;
-        long[] flinkNanos = new long[rounds];
-        long[] tmrtNanos = new long[rounds];
-        long[] flinkCpu = new long[rounds];
-        long[] tmrtCpu = new long[rounds];
-        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
-        long[] flinkResourceNanos = new long[rounds];
-        long[] tmrtResourceNanos = new long[rounds];
-        String[] flinkUrls = null;
-        String[] tmrtUrls = null;
+        // Fresh copies of the jars per cold round, so that tmrt's index cache cannot serve them.
+        File copies = new File(System.getProperty("copies", System.getProperty("java.io.tmpdir")), "tmrt-classload-copies-" + ProcessHandle.current().pid());
+        Map<String, long[]> nanos = new LinkedHashMap<>();
+        Map<String, long[]> cpu = new LinkedHashMap<>();
+        Map<String, long[]> resourceNanos = new LinkedHashMap<>();
+        for (String s : SIDES) {
+            nanos.put(s, new long[rounds]);
+            cpu.put(s, new long[rounds]);
+            resourceNanos.put(s, new long[rounds]);
+        }
+        Map<String, String[]> answers = new HashMap<>();
+        Map<String, String[]> urlAnswers = new HashMap<>();
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         Consumer<Throwable> noop = t -> {};
-        for (int r = 0; r < rounds; r++) {
-            for (int side = 0; side < 2; side++) {
-                boolean tmrtFirst = r % 2 == 1;
-                boolean tmrt = (side == 0) == tmrtFirst;
-                String only = System.getProperty("only");
-                if (only != null && !only.equals(tmrt ? "tmrt" : "flink")) {
-                    continue;
+        URL[] previousTmrt = null;
+        try {
+            for (int r = 0; r < rounds; r++) {
+                List<String> order = new ArrayList<>(Arrays.asList(SIDES));
+                // tmrt-restart must follow a tmrt round over the same files.
+                order.remove("tmrt-restart");
+                order.add(order.indexOf("tmrt") + 1, "tmrt-restart");
+                if (r % 2 == 1) {
+                    java.util.Collections.reverse(order);
+                    order.remove("tmrt-restart");
+                    order.add(order.indexOf("tmrt") + 1, "tmrt-restart");
                 }
-                System.gc();
-                Map<String, String> answers = new TreeMap<>();
-                long t0 = System.nanoTime();
-                long c0 = threads.getCurrentThreadCpuTime();
-                URLClassLoader loader = tmrt
-                        ? dev.tmrt.classload.UserCodeClassLoaders.childFirst(urls, parent, patterns, true)
-                        : FlinkUserCodeClassLoaders.childFirst(urls, parent, patterns, noop, true);
-                String[] got = new String[classes.length];
-                for (int i = 0; i < classes.length; i++) {
-                    try {
-                        Class<?> c = Class.forName(classes[i], false, loader);
-                        got[i] = c.getProtectionDomain().getCodeSource() == null
-                                ? "<no code source>"
-                                : c.getProtectionDomain().getCodeSource().getLocation().toString();
-                    } catch (Throwable t) {
-                        got[i] = t.getClass().getName();
+                URL[] cold = copy(jars, new File(copies, "r" + r));
+                for (String side : order) {
+                    if (!only.contains(side)) {
+                        continue;
                     }
-                }
-                long elapsed = System.nanoTime() - t0;
-                long cpu = threads.getCurrentThreadCpuTime() - c0;
-                // Resolution alone: getResource for every entry name of the classpath.
-                String[] urlsSeen = new String[resources.length];
-                long r0 = System.nanoTime();
-                for (int i = 0; i < resources.length; i++) {
-                    URL u = loader.getResource(resources[i]);
-                    urlsSeen[i] = u == null ? null : u.toString();
-                }
-                long resourceElapsed = System.nanoTime() - r0;
-                loader.close();
-                if (tmrt) {
-                    tmrtResourceNanos[r] = resourceElapsed;
-                    tmrtUrls = urlsSeen;
-                } else {
-                    flinkResourceNanos[r] = resourceElapsed;
-                    flinkUrls = urlsSeen;
-                }
-                if (tmrt) {
-                    tmrtNanos[r] = elapsed;
-                    tmrtCpu[r] = cpu;
-                } else {
-                    flinkNanos[r] = elapsed;
-                    flinkCpu[r] = cpu;
-                }
-                if (r == 0) {
+                    URL[] sideUrls = side.equals("tmrt") ? cold : side.equals("tmrt-restart") ? previousTmrt : urls;
+                    if (sideUrls == null) {
+                        continue;
+                    }
+                    System.gc();
+                    long t0 = System.nanoTime();
+                    long c0 = threads.getCurrentThreadCpuTime();
+                    ClassLoader loader;
+                    switch (side) {
+                        case "flink":
+                            loader = FlinkUserCodeClassLoaders.childFirst(sideUrls, parent, patterns, noop, false);
+                            break;
+                        case "limit":
+                            loader = new LimitLoader(bytes, jarOf, parent, patterns);
+                            break;
+                        default:
+                            loader = dev.tmrt.classload.UserCodeClassLoaders.childFirst(sideUrls, parent, patterns, false);
+                    }
+                    String[] got = new String[classes.length];
                     for (int i = 0; i < classes.length; i++) {
-                        answers.put(classes[i], got[i]);
+                        try {
+                            Class<?> c = Class.forName(classes[i], false, loader);
+                            got[i] = where(c, sideUrls, urls);
+                        } catch (Throwable t) {
+                            got[i] = t.getClass().getName();
+                        }
                     }
-                    if (tmrt) {
-                        tmrtAnswers = answers;
-                    } else {
-                        flinkAnswers = answers;
+                    long elapsed = System.nanoTime() - t0;
+                    long cpuUsed = threads.getCurrentThreadCpuTime() - c0;
+                    nanos.get(side)[r] = elapsed;
+                    cpu.get(side)[r] = cpuUsed;
+                    String resourceFigure = "";
+                    if (loader instanceof URLClassLoader) {
+                        String[] seen = new String[resources.length];
+                        long r0 = System.nanoTime();
+                        for (int i = 0; i < resources.length; i++) {
+                            URL u = loader.getResource(resources[i]);
+                            seen[i] = u == null ? null : u.toString();
+                        }
+                        long re = System.nanoTime() - r0;
+                        resourceNanos.get(side)[r] = re;
+                        resourceFigure = String.format("; getResource %7.1f ms", re / 1e6);
+                        for (int i = 0; i < seen.length; i++) {
+                            if (seen[i] != null) {
+                                seen[i] = unify(seen[i], sideUrls, urls);
+                            }
+                        }
+                        urlAnswers.putIfAbsent(side, seen);
+                        ((URLClassLoader) loader).close();
+                    }
+                    answers.putIfAbsent(side, got);
+                    System.out.printf("round %d %-12s loadClass %8.1f ms (thread CPU %8.1f ms)%s%n",
+                            r, side, elapsed / 1e6, cpuUsed / 1e6, resourceFigure);
+                    if (side.equals("tmrt")) {
+                        previousTmrt = cold;
                     }
                 }
-                System.out.printf("round %d %-5s loadClass %8.1f ms (thread CPU %8.1f ms) %8.0f classes/s; getResource %7.1f ms %9.0f lookups/s%n",
-                        r, tmrt ? "tmrt" : "flink", elapsed / 1e6, cpu / 1e6, classes.length / (elapsed / 1e9),
-                        resourceElapsed / 1e6, resources.length / (resourceElapsed / 1e9));
             }
+        } finally {
+            deleteTree(copies);
         }
-        if (flinkAnswers == null || tmrtAnswers == null) {
-            return;
-        }
+
         int mismatches = 0;
-        int loaded = 0;
-        for (Map.Entry<String, String> e : flinkAnswers.entrySet()) {
-            String t = tmrtAnswers.get(e.getKey());
-            if (!e.getValue().equals(t)) {
-                if (mismatches++ < 20) {
-                    System.out.println("MISMATCH " + e.getKey() + ": flink=" + e.getValue() + " tmrt=" + t);
+        String[] reference = answers.get("flink");
+        for (Map.Entry<String, String[]> e : answers.entrySet()) {
+            if (reference == null || e.getKey().equals("flink")) {
+                continue;
+            }
+            for (int i = 0; i < classes.length; i++) {
+                if (!reference[i].equals(e.getValue()[i]) && mismatches++ < 20) {
+                    System.out.println("MISMATCH " + e.getKey() + " " + classes[i] + ": flink=" + reference[i] + " " + e.getKey() + "=" + e.getValue()[i]);
                 }
-            } else if (e.getValue().startsWith("file:")) {
-                loaded++;
             }
         }
-        int urlMismatches = 0;
-        for (int i = 0; i < resources.length; i++) {
-            if (!java.util.Objects.equals(flinkUrls[i], tmrtUrls[i]) && urlMismatches++ < 20) {
-                System.out.println("URL MISMATCH " + resources[i] + ": flink=" + flinkUrls[i] + " tmrt=" + tmrtUrls[i]);
+        String[] urlReference = urlAnswers.get("flink");
+        for (Map.Entry<String, String[]> e : urlAnswers.entrySet()) {
+            if (urlReference == null || e.getKey().equals("flink")) {
+                continue;
+            }
+            for (int i = 0; i < resources.length; i++) {
+                if (!Objects.equals(urlReference[i], e.getValue()[i]) && mismatches++ < 40) {
+                    System.out.println("URL MISMATCH " + e.getKey() + " " + resources[i] + ": flink=" + urlReference[i] + " " + e.getKey() + "=" + e.getValue()[i]);
+                }
             }
         }
-        System.out.printf("same URL for every getResource: %s (%d entries, %d mismatches)%n",
-                urlMismatches == 0 ? "yes" : "NO", resources.length, urlMismatches);
-        mismatches += urlMismatches;
-        double flinkLookups = resources.length / (median(flinkResourceNanos) / 1e9);
-        double tmrtLookups = resources.length / (median(tmrtResourceNanos) / 1e9);
-        System.out.printf("median of %d rounds, getResource: flink %.0f lookups/s, tmrt %.0f lookups/s, ratio %.2fx%n",
-                rounds, flinkLookups, tmrtLookups, tmrtLookups / flinkLookups);
-        double flinkRate = classes.length / (median(flinkNanos) / 1e9);
-        double tmrtRate = classes.length / (median(tmrtNanos) / 1e9);
-        System.out.printf("same jar for every class: %s (%d mismatches; %d classes defined, %d failed identically, e.g. missing dependencies)%n",
-                mismatches == 0 ? "yes" : "NO", mismatches, loaded, classes.length - loaded - mismatches);
-        System.out.printf("median of %d rounds, loadClass: flink %.0f classes/s, tmrt %.0f classes/s, ratio %.2fx%n",
-                rounds, flinkRate, tmrtRate, tmrtRate / flinkRate);
-        double flinkCpuRate = classes.length / (median(flinkCpu) / 1e9);
-        double tmrtCpuRate = classes.length / (median(tmrtCpu) / 1e9);
-        System.out.printf("median of %d rounds, loadClass per loading-thread CPU second: flink %.0f classes/s, tmrt %.0f classes/s, ratio %.2fx%n",
-                rounds, flinkCpuRate, tmrtCpuRate, tmrtCpuRate / flinkCpuRate);
+        if (reference != null) {
+            int defined = 0;
+            for (String s : reference) {
+                if (s.startsWith("jar ")) {
+                    defined++;
+                }
+            }
+            System.out.printf("same answer for every class and resource on every side: %s (%d classes defined from the jars, %d failed identically)%n",
+                    mismatches == 0 ? "yes" : "NO, " + mismatches + " mismatches", defined, classes.length - defined);
+        }
+        double limit = median(nanos.get("limit"));
+        double limitCpu = median(cpu.get("limit"));
+        System.out.printf("median of %d rounds, loading every class with a fresh loader (wall ms, loading-thread CPU ms, each / limit):%n", rounds);
+        for (String side : SIDES) {
+            if (!only.contains(side) || nanos.get(side)[rounds - 1] == 0) {
+                continue;
+            }
+            double m = median(nanos.get(side));
+            double c = median(cpu.get(side));
+            System.out.printf("  %-12s %8.1f ms  %5.2fx   CPU %8.1f ms  %5.2fx%s%n", side, m / 1e6, only.contains("limit") ? m / limit : Double.NaN,
+                    c / 1e6, only.contains("limit") ? c / limitCpu : Double.NaN,
+                    side.equals("limit") ? "" : String.format("   getResource of every entry %7.1f ms", median(resourceNanos.get(side)) / 1e6));
+        }
         if (mismatches != 0) {
             System.exit(2);
         }
+    }
+
+    /** Where a class came from: its jar's position in the classpath, or its loader if not a jar. */
+    static String where(Class<?> c, URL[] sideUrls, URL[] urls) {
+        java.security.CodeSource cs = c.getProtectionDomain().getCodeSource();
+        if (c.getClassLoader() instanceof LimitLoader) {
+            return "jar " + ((LimitLoader) c.getClassLoader()).jarOf(c.getName());
+        }
+        if (cs == null || cs.getLocation() == null) {
+            return "loader " + c.getClassLoader();
+        }
+        String loc = cs.getLocation().toString();
+        return "jar " + loc.substring(loc.lastIndexOf('/') + 1);
+    }
+
+    /** A URL of a copied jar written as the URL of the original. */
+    static String unify(String url, URL[] sideUrls, URL[] urls) {
+        for (int i = 0; i < sideUrls.length; i++) {
+            String prefix = "jar:" + sideUrls[i] + "!/";
+            if (url.startsWith(prefix)) {
+                return "jar:" + urls[i] + "!/" + url.substring(prefix.length());
+            }
+        }
+        return url;
+    }
+
+    static URL[] copy(List<File> jars, File dir) throws IOException {
+        dir.mkdirs();
+        URL[] out = new URL[jars.size()];
+        for (int i = 0; i < jars.size(); i++) {
+            File to = new File(dir, jars.get(i).getName());
+            java.nio.file.Files.copy(jars.get(i).toPath(), to.toPath(), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            out[i] = to.toURI().toURL();
+        }
+        return out;
+    }
+
+    static void deleteTree(File f) {
+        File[] children = f.listFiles();
+        if (children != null) {
+            for (File c : children) {
+                deleteTree(c);
+            }
+        }
+        f.delete();
     }
 
     static double median(long[] v) {
         long[] s = v.clone();
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2.0;
+    }
+
+    /**
+     * The limit: defines bytes already in memory, with Flink's child-first decision (patterns:
+     * parent, then own; otherwise own, then parent) and nothing else.
+     */
+    static final class LimitLoader extends ClassLoader {
+        static {
+            ClassLoader.registerAsParallelCapable();
+        }
+
+        private final Map<String, byte[]> bytes;
+        private final Map<String, String> jars;
+        private final String[] patterns;
+
+        LimitLoader(Map<String, byte[]> bytes, Map<String, String> jars, ClassLoader parent, String[] patterns) {
+            super(parent);
+            this.bytes = bytes;
+            this.jars = jars;
+            this.patterns = patterns;
+        }
+
+        String jarOf(String name) {
+            return jars.get(name);
+        }
+
+        @Override
+        protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+            synchronized (getClassLoadingLock(name)) {
+                Class<?> c = findLoadedClass(name);
+                if (c == null) {
+                    for (String p : patterns) {
+                        if (name.startsWith(p)) {
+                            return super.loadClass(name, resolve);
+                        }
+                    }
+                    byte[] b = bytes.get(name);
+                    c = b != null ? defineClass(name, b, 0, b.length) : getParent().loadClass(name);
+                }
+                return c;
+            }
+        }
+
+        @Override
+        protected Class<?> findClass(String name) throws ClassNotFoundException {
+            byte[] b = bytes.get(name);
+            if (b == null) {
+                throw new ClassNotFoundException(name);
+            }
+            return defineClass(name, b, 0, b.length);
+        }
     }
 }

@@ -91,9 +91,9 @@ public class Probe {
             f.setAccessible(true);
             inner = f.get(loader);
         }
-        java.lang.reflect.Field h = Class.forName("dev.tmrt.classload.IndexedUserCodeClassLoader").getDeclaredField("handle");
+        java.lang.reflect.Field h = Class.forName("dev.tmrt.classload.IndexedUserCodeClassLoader").getDeclaredField("jars");
         h.setAccessible(true);
-        return h.getLong(inner) != 0;
+        return h.get(inner) != null;
     }
 
     static String rel(Object o) {

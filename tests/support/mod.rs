@@ -5,6 +5,9 @@
 //! `cargo test` builds `libtmrt.so`, `tmrt.jar` and the `tmrt` binary before they run.
 #![allow(dead_code)]
 
+pub mod flink_cluster;
+pub mod http;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -62,10 +62,6 @@ pub fn start(agent: &'static Agent, env: &mut JNIEnv<'_>) {
         .store(feature.is_none_or(|v| v < 19), Ordering::Release);
     loaders::enumerate_loaded(agent, env);
     thread::start(agent);
-    if agent.options.runtime.any() {
-        agent
-            .limit("runtime= is not available in this build; Flink's own classloaders and MemoryManager stay in place");
-    }
     if let Some(addr) = &agent.options.metrics {
         if !addr.is_loopback() {
             agent.log(LogLevel::Info, || {

@@ -4,7 +4,7 @@
 //! capability only turns a feature off and is said in the report's `limits`.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use jni::sys::{jint, JavaVM};
 use jni::JavaVM as Vm;
@@ -18,6 +18,7 @@ use super::jvmti::{
     CAN_GET_LINE_NUMBERS, CAN_GET_SOURCE_FILE_NAME, CAN_TAG_OBJECTS, EVENT_CLASS_LOAD, EVENT_GARBAGE_COLLECTION_FINISH,
     EVENT_OBJECT_FREE, EVENT_VM_DEATH, EVENT_VM_INIT,
 };
+use super::metrics::Exposition;
 use super::state::{self, Agent, Features, VmPtr};
 use super::watch::Watch;
 
@@ -60,6 +61,8 @@ unsafe fn try_load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> Result
     let jvmti = unsafe { Jvmti::new(vm) }
         .ok_or_else(|| Refused(2, "tmrt agent: this JVM offers no JVMTI 1.2 environment".into()))?;
     let features = capabilities(&jvmti)?;
+    // The drop-in runtime decides before any of Flink's classes loads.
+    super::dropin::on_load(&jvmti, &options, late);
     let registration = jvmti
         .create_raw_monitor(c"tmrt-loader-registration")
         .map_err(|e| Refused(4, format!("tmrt agent: cannot create a JVMTI raw monitor ({e})")))?;
@@ -77,9 +80,7 @@ unsafe fn try_load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> Result
         dead: AtomicBool::new(false),
         first_untracked_loader: AtomicU32::new(u32::MAX),
         figures: Mutex::new(JvmFigures::default()),
-        metrics_text: Mutex::new(Arc::new(String::new())),
-        metrics_requested: AtomicU64::new(0),
-        metrics_rendered: AtomicU64::new(0),
+        metrics: Exposition::new(),
         agent_thread: OnceLock::new(),
         class_load_events: AtomicU64::new(0),
         class_load_nanos: AtomicU64::new(0),
@@ -133,6 +134,7 @@ fn register_events(agent: &Agent, late: bool) -> Result<(), Refused> {
     let jvmti = agent.jvmti;
     let mut callbacks = EventCallbacks::empty();
     events::fill(&mut callbacks);
+    super::dropin::fill(&mut callbacks);
     // Enabling the events without callbacks would run the JVM with an agent that sees nothing.
     jvmti
         .set_event_callbacks(&callbacks)
@@ -146,6 +148,9 @@ fn register_events(agent: &Agent, late: bool) -> Result<(), Refused> {
     }
     if agent.features.object_free {
         wanted.push(EVENT_OBJECT_FREE);
+    }
+    if super::dropin::wants_hook() {
+        wanted.push(super::dropin::hook::EVENT_CLASS_FILE_LOAD_HOOK);
     }
     for e in wanted {
         jvmti

@@ -17,6 +17,7 @@
 
 pub mod analysis;
 pub mod classes;
+pub mod dropin;
 pub mod events;
 pub mod figures;
 pub mod heap_path;

@@ -16,7 +16,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use jni::sys::JavaVM;
 use parking_lot::Mutex;
@@ -24,6 +24,7 @@ use runtime::telemetry::{AgentOptions, JvmFigures, LogLevel, Telemetry};
 
 use super::jdk::JdkClasses;
 use super::jvmti::{Jvmti, Monitor};
+use super::metrics::Exposition;
 use super::watch::Watch;
 
 /// What this JVM's agent can do, from the capabilities it obtained.
@@ -68,11 +69,9 @@ pub struct Agent {
     pub first_untracked_loader: AtomicU32,
     /// The last JVM-wide figures read (for the metrics endpoint).
     pub figures: Mutex<JvmFigures>,
-    /// The Prometheus text the agent thread rendered last.
-    pub metrics_text: Mutex<Arc<String>>,
-    /// Scrapes asked for (bumped by the HTTP thread) and answered (set by the agent thread).
-    pub metrics_requested: AtomicU64,
-    pub metrics_rendered: AtomicU64,
+    /// The metrics endpoint's exchange with the agent thread: scrapes waiting for a rendering,
+    /// and the Prometheus text rendered last.
+    pub metrics: Exposition,
     pub agent_thread: OnceLock<std::thread::Thread>,
     /// At `log=debug`: `ClassLoad` events handled and the thread CPU time spent in tmrt's code for them,
     /// reported at VM death (the agent's own share of class-loading cost).

@@ -9,7 +9,6 @@
 //! the HTTP thread then serves. It stops at VM death.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
 use jni::JavaVM;
@@ -56,15 +55,15 @@ fn run(agent: &'static Agent) {
     };
     let mut last_epoch = agent.gc_epoch.load(Ordering::Acquire);
     loop {
-        let requested = agent.metrics_requested.load(Ordering::Acquire);
-        if requested > agent.metrics_rendered.load(Ordering::Acquire) {
-            if let Ok(figures) = analysis::refresh(agent, &mut env, false) {
+        if let Some(upto) = agent.metrics.pending() {
+            let text = analysis::refresh(agent, &mut env, false).ok().map(|figures| {
                 // Render outside the model lock: `ClassLoad` callbacks take it for every class.
                 let report = agent.model.lock().report(&figures);
-                let text = prometheus::render(&report);
-                *agent.metrics_text.lock() = Arc::new(text);
-            }
-            agent.metrics_rendered.store(requested, Ordering::Release);
+                let mut text = prometheus::render(&report);
+                super::dropin::add_metrics(&mut text);
+                text
+            });
+            agent.metrics.publish(upto, text);
         }
         let timeout = if agent.watch.lock().any() { POLL } else { IDLE };
         std::thread::park_timeout(timeout);

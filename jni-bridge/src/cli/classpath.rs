@@ -4,7 +4,10 @@
 //!
 //! The analysis is `runtime::classload`'s; this module only reads the input and renders.
 //! Exit status: 0 no conflict, 3 conflicts (with `--explain`: the class has more than one
-//! copy), 1 unreadable jar or bad configuration.
+//! copy), 1 bad input (an unreadable or non-jar `--lib`/`--user`, named with its flag; a bad
+//! `--explain` class; a bad configuration; more jars than open files allowed) or stdout not
+//! writable. Like the JVM, it first raises its soft open-file limit to the hard one, since every
+//! jar stays open while the index lives.
 
 use std::path::PathBuf;
 
@@ -49,15 +52,79 @@ pub struct ClasspathArgs {
     pub explain: Option<String>,
 }
 
-fn open(paths: &[PathBuf]) -> Result<JarIndex, IndexError> {
+const COMMAND: &str = "tmrt classpath";
+
+/// Descriptors kept free beyond one per jar (stdio, the configuration file, the allocator's).
+const SPARE_FILES: libc::rlim_t = 64;
+
+/// The jars of each `--lib`/`--user` element, in order; an element that is neither a directory
+/// nor a regular file (a FIFO would block the reader) is refused, named with its flag.
+fn expand(flag: &str, paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut jars = Vec::new();
     for p in paths {
-        jars.extend(expand_classpath_element(p)?);
+        let elements = expand_classpath_element(p).map_err(|e| format!("{flag}: {e}"))?;
+        for jar in elements {
+            let meta =
+                std::fs::metadata(&jar).map_err(|e| format!("{flag}: cannot read jar {}: {e}", jar.display()))?;
+            if !meta.is_file() {
+                return Err(format!(
+                    "{flag}: {} is {}, not a jar",
+                    jar.display(),
+                    file_kind(&meta.file_type())
+                ));
+            }
+            jars.push(jar);
+        }
     }
-    JarIndex::open(&jars, DEFAULT_RELEASE)
+    Ok(jars)
+}
+
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
+
+fn open(flag: &str, jars: &[PathBuf]) -> Result<JarIndex, String> {
+    JarIndex::open(jars, DEFAULT_RELEASE).map_err(|e: IndexError| format!("{flag}: {e}"))
+}
+
+/// `--explain`'s class: a binary name (`a.b.C`, `a.b.C$Inner`) or an entry name (`a/b/C.class`)
+/// with no empty segment, whitespace or control character.
+fn check_class_name(class: &str) -> Result<(), String> {
+    let stem = class.strip_suffix(".class").unwrap_or(class);
+    let ok = !stem.is_empty()
+        && stem.split(['.', '/']).all(|segment| !segment.is_empty())
+        && !stem
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ';' | '['));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "bad --explain '{}': expected a class name such as a.b.C or a/b/C.class",
+            class.escape_debug()
+        ))
+    }
 }
 
 pub fn run(args: ClasspathArgs) -> u8 {
+    let fail = |message: String| {
+        eprintln!("{COMMAND}: {message}");
+        1
+    };
+    if let Some(class) = &args.explain {
+        if let Err(e) = check_class_name(class) {
+            return fail(e);
+        }
+    }
     let options = match args
         .config
         .load()
@@ -65,25 +132,34 @@ pub fn run(args: ClasspathArgs) -> u8 {
         .and_then(|c| ClassLoadingOptions::from_config(&c, args.config.flink_version).map_err(|e| e.to_string()))
     {
         Ok(o) => o,
-        Err(e) => {
-            eprintln!("tmrt classpath: {e}");
-            return 1;
-        }
+        Err(e) => return fail(e),
     };
     for w in &options.warnings {
-        eprintln!("tmrt classpath: warning: {w}");
+        eprintln!("{COMMAND}: warning: {w}");
     }
-    let (parent, user) = match open(&args.lib).and_then(|p| Ok((p, open(&args.user)?))) {
+    let (lib_jars, user_jars) = match expand("--lib", &args.lib).and_then(|l| Ok((l, expand("--user", &args.user)?))) {
         Ok(x) => x,
-        Err(e) => {
-            eprintln!("tmrt classpath: {e}");
-            return 1;
-        }
+        Err(e) => return fail(e),
     };
-    if let Some(class) = &args.explain {
+    // Every jar stays open while the index lives (entries are read on demand).
+    let needed = (lib_jars.len() + user_jars.len()) as libc::rlim_t + SPARE_FILES;
+    if let Some(limit) = super::raise_open_file_limit() {
+        if limit < needed {
+            return fail(format!(
+                "{} jars need about {needed} open files, more than this process may open ({limit}; \
+                 the hard limit of `ulimit -n`)",
+                lib_jars.len() + user_jars.len()
+            ));
+        }
+    }
+    let (parent, user) = match open("--lib", &lib_jars).and_then(|p| Ok((p, open("--user", &user_jars)?))) {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    let written = if let Some(class) = &args.explain {
         let patterns = ParentFirstPatterns::new(&options.parent_first_patterns);
         let r = resolve(class, options.resolve_order, &patterns, &parent, &user);
-        match args.format {
+        let written = match args.format {
             Format::Text => emit(&render_explanation_text(
                 &r,
                 &options,
@@ -92,31 +168,26 @@ pub fn run(args: ClasspathArgs) -> u8 {
                 args.config.flink_version.as_str(),
             )),
             Format::Json => emit(&format!("{}\n", render_explanation_json(&r, &options, &parent, &user))),
-        }
-        return if r.copies.len() > 1 { EXIT_CONFLICTS } else { 0 };
-    }
-    let report = match analyse(&options, &parent, &user) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("tmrt classpath: {e}");
-            return 1;
-        }
-    };
-    match args.format {
-        Format::Text => emit(&render_text(&report, &options, args.config.flink_version.as_str())),
-        Format::Json => {
-            let mut v = serde_json::to_value(&report).expect("report serializes");
-            v["flink_version"] = json!(args.config.flink_version.as_str());
-            v["warnings"] = json!(options.warnings.iter().map(|w| w.message.clone()).collect::<Vec<_>>());
-            v["has_conflicts"] = json!(report.has_conflicts());
-            emit(&format!("{}\n", serde_json::to_string_pretty(&v).expect("json")));
-        }
-    }
-    if report.has_conflicts() {
-        EXIT_CONFLICTS
+        };
+        written.map(|()| if r.copies.len() > 1 { EXIT_CONFLICTS } else { 0 })
     } else {
-        0
-    }
+        let report = match analyse(&options, &parent, &user) {
+            Ok(r) => r,
+            Err(e) => return fail(e.to_string()),
+        };
+        let written = match args.format {
+            Format::Text => emit(&render_text(&report, &options, args.config.flink_version.as_str())),
+            Format::Json => {
+                let mut v = serde_json::to_value(&report).expect("report serializes");
+                v["flink_version"] = json!(args.config.flink_version.as_str());
+                v["warnings"] = json!(options.warnings.iter().map(|w| w.message.clone()).collect::<Vec<_>>());
+                v["has_conflicts"] = json!(report.has_conflicts());
+                emit(&format!("{}\n", serde_json::to_string_pretty(&v).expect("json")))
+            }
+        };
+        written.map(|()| if report.has_conflicts() { EXIT_CONFLICTS } else { 0 })
+    };
+    written.unwrap_or_else(|e| e.report(COMMAND))
 }
 
 const SHOWN_CLASSES: usize = 5;

@@ -5,7 +5,8 @@
 //!
 //! This module only loads the configuration, calls the model and renders its values; the
 //! renderers live in `memory/{text,json,compare}.rs`. Exit status: 0 success, 1 configuration
-//! error (the message is Flink's), 2 usage error.
+//! error (the message is Flink's) or stdout not writable (one line on stderr; a reader that went
+//! away ends the output quietly), 2 usage error.
 
 mod compare;
 mod json;
@@ -95,6 +96,8 @@ fn error_text(e: &MemoryConfigError) -> String {
     }
 }
 
+const COMMAND: &str = "tmrt memory";
+
 fn usage_error(message: &str) -> u8 {
     eprintln!("error: {message}\n\nFor more information, try '--help'.");
     2
@@ -117,21 +120,29 @@ pub fn run(args: MemoryArgs) -> u8 {
             Format::Json => json::compare(a, &left.1, b, &right.1),
             _ => compare::render(a, &left, b, &right),
         };
-        emit(&out);
+        if let Err(e) = emit(&out) {
+            return e.report(COMMAND);
+        }
         return if ok { 0 } else { 1 };
     }
     let version = args.config.flink_version;
     let (conf, outcome) = derive(&args, version);
-    match (args.format, &outcome) {
+    let written = match (args.format, &outcome) {
         (Format::Json, _) => emit(&format!("{}\n", json::outcome(&outcome))),
         (Format::Bash, Outcome::Cluster(spec)) => emit(&format!(
             "BASH_JAVA_UTILS_EXEC_RESULT:{}\nBASH_JAVA_UTILS_EXEC_RESULT:{}\n",
             spec.jvm_params(),
             spec.dynamic_configs()
         )),
-        (_, Outcome::Failed(message)) => eprintln!("tmrt memory: {message}"),
+        (_, Outcome::Failed(message)) => {
+            eprintln!("{COMMAND}: {message}");
+            Ok(())
+        }
         (_, Outcome::Cluster(spec)) => emit(&text::cluster(spec, conf.as_ref())),
         (_, Outcome::Local(spec)) => emit(&text::local(spec, conf.as_ref())),
+    };
+    if let Err(e) = written {
+        return e.report(COMMAND);
     }
     match outcome {
         Outcome::Failed(_) => 1,

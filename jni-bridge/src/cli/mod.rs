@@ -43,10 +43,69 @@ pub fn run(cli: Cli) -> u8 {
     }
 }
 
-/// Writes a command's output to stdout; a reader that went away (`| head`) ends the output
-/// quietly instead of panicking as `print!` does on a broken pipe.
-pub(crate) fn emit(text: &str) {
+/// Why a command's output could not be written to stdout (a full disk, `> /dev/full`, a
+/// closed descriptor). A reader that went away is not one: see [`emit`].
+#[derive(Debug)]
+pub(crate) struct OutputError(std::io::Error);
+
+/// Exit status when stdout cannot be written: the output a caller (Flink's `config.sh`) would
+/// read is missing or cut, so this is never success.
+pub const EXIT_OUTPUT_FAILED: u8 = 1;
+
+impl OutputError {
+    /// Says so in one line on stderr, and gives the exit status.
+    pub(crate) fn report(&self, command: &str) -> u8 {
+        eprintln!("{command}: cannot write the output to stdout: {}", self.0);
+        EXIT_OUTPUT_FAILED
+    }
+}
+
+/// Writes a command's output to stdout and flushes it. A reader that went away (`| head`:
+/// `EPIPE`, as Rust ignores `SIGPIPE`) ends the output quietly, and later writes are skipped;
+/// any other failure is an [`OutputError`] for the command to report, instead of a panic (as
+/// `print!` does) or a silent success.
+#[must_use = "a failed write must change the exit status"]
+pub(crate) fn emit(text: &str) -> Result<(), OutputError> {
     use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static READER_GONE: AtomicBool = AtomicBool::new(false);
+    if READER_GONE.load(Ordering::Relaxed) {
+        return Ok(());
+    }
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            READER_GONE.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(e) => Err(OutputError(e)),
+    }
+}
+
+/// Raises this process's soft limit of open files to its hard limit, as the JVM does at start-up
+/// (`-XX:+MaxFDLimit`, on by default): tools that keep many jars open (`tmrt classpath` over a
+/// large `lib/`) then work under the usual soft limit of 1,024. Returns the soft limit in effect
+/// afterwards (`None` if it cannot be read).
+pub fn raise_open_file_limit() -> Option<libc::rlim_t> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit through a valid pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return None;
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: setrlimit reads one rlimit through a valid pointer. Failure (an unlimited hard
+        // limit above the kernel's nr_open) leaves the soft limit as it was.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            limit = raised;
+        }
+    }
+    Some(limit.rlim_cur)
 }

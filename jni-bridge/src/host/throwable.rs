@@ -1,5 +1,11 @@
 //! Turning a pending Java exception into text the host can report, and clearing it, so that a
 //! failed call leaves the attached thread usable for the next one.
+//!
+//! Describing an exception runs Java (`printStackTrace`, `toString`), which fails when the JVM is
+//! out of heap — exactly when a job that fills the heap makes the driver fail. The last resort
+//! therefore reads the exception's class name and `detailMessage` through JNI field access, which
+//! allocates nothing on the Java heap, so that even then the error says what happened
+//! (`java.lang.OutOfMemoryError: Java heap space`).
 
 use std::fmt;
 
@@ -50,6 +56,10 @@ pub fn take_pending(env: &mut JNIEnv<'_>) -> Option<String> {
             let _ = env.exception_clear();
             env.with_local_frame(4, |env| to_string(env, &throwable)).ok()
         })
+        .or_else(|| {
+            let _ = env.exception_clear();
+            env.with_local_frame(4, |env| from_fields(env, &throwable)).ok()
+        })
         .unwrap_or_else(|| "(exception could not be described)".to_string());
     let _ = env.exception_clear();
     Some(text)
@@ -67,6 +77,24 @@ fn stack_trace_text(env: &mut JNIEnv<'_>, t: &JThrowable<'_>) -> jni::errors::Re
 fn to_string(env: &mut JNIEnv<'_>, t: &JThrowable<'_>) -> jni::errors::Result<String> {
     let s = env.call_method(t, "toString", "()Ljava/lang/String;", &[])?.l()?;
     java_string(env, s)
+}
+
+/// `class: message` read from the throwable's fields (`Class.name`, cached by the JVM for any class
+/// whose name was asked for, and `Throwable.detailMessage`), without running Java code that
+/// allocates; `(stack trace not available)` says why there is no more.
+fn from_fields(env: &mut JNIEnv<'_>, t: &JThrowable<'_>) -> jni::errors::Result<String> {
+    let class = env.get_object_class(t)?;
+    let name_obj = env.get_field(&class, "name", "Ljava/lang/String;")?.l()?;
+    let name = if name_obj.is_null() {
+        "(class name not available)".to_string()
+    } else {
+        java_string(env, name_obj)?
+    };
+    let message_obj = env.get_field(t, "detailMessage", "Ljava/lang/String;")?.l()?;
+    let message = java_string(env, message_obj)?;
+    Ok(format!(
+        "{name}: {message} (stack trace not available: the JVM could not describe it)"
+    ))
 }
 
 /// A Java string as a Rust `String` (`null` becomes empty).

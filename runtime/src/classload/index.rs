@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::jar::{IndexError, Jar, JarLimits};
 
@@ -103,7 +104,7 @@ pub const DEFAULT_RELEASE: u32 = 17;
 /// An index over an ordered list of jars.
 #[derive(Debug)]
 pub struct JarIndex {
-    jars: Vec<Jar>,
+    jars: Vec<Arc<Jar>>,
     names: FxMap<Box<str>, Locations>,
     release: u32,
 }
@@ -129,6 +130,11 @@ impl JarIndex {
 
     /// Indexes already opened jars.
     pub fn from_jars(jars: Vec<Jar>, release: u32) -> JarIndex {
+        Self::from_shared(jars.into_iter().map(Arc::new).collect(), release)
+    }
+
+    /// Indexes already opened jars that other indexes may share (see `JarCache`).
+    pub fn from_shared(jars: Vec<Arc<Jar>>, release: u32) -> JarIndex {
         let total: usize = jars.iter().map(|j| j.entries().len()).sum();
         let mut names: FxMap<Box<str>, Locations> = FxMap::with_capacity_and_hasher(total, Default::default());
         for (j, jar) in jars.iter().enumerate() {
@@ -157,13 +163,13 @@ impl JarIndex {
     }
 
     /// The jars, in classpath order.
-    pub fn jars(&self) -> &[Jar] {
+    pub fn jars(&self) -> &[Arc<Jar>] {
         &self.jars
     }
 
     /// The jar at `position`.
     pub fn jar(&self, position: u32) -> Option<&Jar> {
-        self.jars.get(position as usize)
+        self.jars.get(position as usize).map(|j| &**j)
     }
 
     /// Where `name` (`a/b/C.class`, `META-INF/x`) is found first, like `URLClassLoader.findResource`.
@@ -195,6 +201,23 @@ impl JarIndex {
                 message: "no such jar in the index".to_string(),
             }),
         }
+    }
+
+    /// Reads the entry at `loc` into `out`, which must be exactly its declared size
+    /// ([`Self::entry_size`]).
+    pub fn read_into(&self, loc: Location, out: &mut [u8]) -> Result<(), IndexError> {
+        match self.jar(loc.jar) {
+            Some(j) => j.read_into(loc.entry as usize, out),
+            None => Err(IndexError {
+                jar: PathBuf::from(format!("#{}", loc.jar)),
+                message: "no such jar in the index".to_string(),
+            }),
+        }
+    }
+
+    /// The declared uncompressed size of the entry at `loc`.
+    pub fn entry_size(&self, loc: Location) -> Option<u64> {
+        self.jar(loc.jar)?.entries().get(loc.entry as usize).map(|e| e.size)
     }
 
     /// Number of distinct names.

@@ -14,7 +14,6 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use flate2::{Decompress, FlushDecompress, Status};
 use zip::{CompressionMethod, ZipArchive};
 
 /// Bounds on what a jar may declare.
@@ -93,16 +92,35 @@ pub struct JarEntry {
     pub size: u64,
     pub crc32: u32,
     pub is_dir: bool,
+    /// Offset of the entry's local header.
+    pub header_start: u64,
+    pub compressed_size: u64,
+    /// Stored (0) or deflated (8); anything else is read through the zip crate.
+    pub method: u16,
+}
+
+/// What the JDK treats specially in a jar (see [`Jar::flags`]); bits as `NativeJarIndex` has them.
+pub mod flags {
+    /// `Multi-Release: true` ([`super::Jar::is_multi_release`]).
+    pub const MULTI_RELEASE: i32 = 1;
+    /// The manifest passes the JDK's `Class-Path` pre-check (`JarFile.hasClassPathAttribute`).
+    pub const CLASS_PATH: i32 = 2;
+    /// Signature-related files in `META-INF/` (`*.SF`, `*.DSA`, `*.RSA`, `*.EC`, `SIG-*`).
+    pub const SIGNED: i32 = 4;
+    /// `META-INF/INDEX.LIST` (a JarIndex, which `URLClassPath` follows).
+    pub const INDEX_LIST: i32 = 8;
 }
 
 /// An opened, validated jar.
 #[derive(Debug, Clone)]
 pub struct Jar {
     path: PathBuf,
+    file: Arc<File>,
+    file_len: u64,
     archive: ZipArchive<PositionedFile>,
     entries: Vec<JarEntry>,
     manifest: Option<usize>,
-    multi_release: bool,
+    flags: i32,
     limits: JarLimits,
 }
 
@@ -117,8 +135,9 @@ impl Jar {
         };
         let file = File::open(path).map_err(|e| err(e.to_string()))?;
         let len = file.metadata().map_err(|e| err(e.to_string()))?.len();
+        let file = Arc::new(file);
         let reader = PositionedFile {
-            file: Arc::new(file),
+            file: file.clone(),
             pos: 0,
             len,
         };
@@ -159,26 +178,55 @@ impl Jar {
             } else if manifest_ci.is_none() && name.eq_ignore_ascii_case(MANIFEST) {
                 manifest_ci = Some(i);
             }
+            let method = match e.compression() {
+                CompressionMethod::Stored => 0,
+                CompressionMethod::Deflated => 8,
+                _ => u16::MAX,
+            };
             entries.push(JarEntry {
                 is_dir: name.ends_with('/'),
+                header_start: e.header_start(),
+                compressed_size: e.compressed_size(),
+                method: if e.encrypted() { u16::MAX } else { method },
                 name,
                 size: e.size(),
                 crc32: e.crc32(),
             });
         }
+        let mut flags = 0;
+        for e in &entries {
+            if e.name == "META-INF/INDEX.LIST" {
+                flags |= flags::INDEX_LIST;
+            }
+            if is_signature_related(&e.name) {
+                flags |= flags::SIGNED;
+            }
+        }
         let mut jar = Jar {
             path: path.to_path_buf(),
+            file,
+            file_len: len,
             archive,
             entries,
             manifest: manifest.or(manifest_ci),
-            multi_release: false,
+            flags,
             limits,
         };
         if let Some(m) = jar.manifest {
             let bytes = jar.read(m)?;
-            jar.multi_release = declares_multi_release(&bytes);
+            if declares_multi_release(&bytes) {
+                jar.flags |= flags::MULTI_RELEASE;
+            }
+            if find_ignore_ascii_case(&bytes, b"class-path: ").is_some() {
+                jar.flags |= flags::CLASS_PATH;
+            }
         }
         Ok(jar)
+    }
+
+    /// The [`flags`] of this jar.
+    pub fn flags(&self) -> i32 {
+        self.flags
     }
 
     pub fn path(&self) -> &Path {
@@ -192,7 +240,7 @@ impl Jar {
 
     /// Whether the manifest says `Multi-Release: true` (JDK `JarFile.isMultiRelease`).
     pub fn is_multi_release(&self) -> bool {
-        self.multi_release
+        self.flags & flags::MULTI_RELEASE != 0
     }
 
     /// Index of the manifest entry (`META-INF/MANIFEST.MF`, else any case variant), if any.
@@ -202,61 +250,116 @@ impl Jar {
 
     /// Reads entry `i` in full, never more than its declared size.
     pub fn read(&self, i: usize) -> Result<Vec<u8>, IndexError> {
+        let size = self.entry_meta(i)?.size.min(self.limits.max_entry_size) as usize;
+        let mut out = vec![0u8; size];
+        self.read_into(i, &mut out)?;
+        Ok(out)
+    }
+
+    fn entry_meta(&self, i: usize) -> Result<&JarEntry, IndexError> {
+        self.entries.get(i).ok_or_else(|| IndexError {
+            jar: self.path.clone(),
+            message: format!("no entry {i}"),
+        })
+    }
+
+    /// Reads entry `i` into `out`, which must be exactly its declared size: one positioned read
+    /// of the local header and the compressed data (into a per-thread buffer), then one inflate
+    /// straight into `out`, checked against the declared size and CRC-32.
+    pub fn read_into(&self, i: usize, out: &mut [u8]) -> Result<(), IndexError> {
+        let meta = self.entry_meta(i)?;
         let err = |message: String| IndexError {
             jar: self.path.clone(),
-            message,
+            message: format!("entry '{}': {message}", meta.name),
         };
-        let Some(meta) = self.entries.get(i) else {
-            return Err(err(format!("no entry {i}")));
-        };
-        let size = meta.size.min(self.limits.max_entry_size);
-        let mut archive = self.archive.clone();
-        let raw = archive
-            .by_index_raw(i)
-            .map_err(|e| err(format!("entry '{}': {e}", meta.name)))?;
-        match raw.compression() {
-            CompressionMethod::Stored | CompressionMethod::Deflated => {
-                let method = raw.compression();
-                let csize = raw.compressed_size();
-                let mut compressed = Vec::with_capacity(csize.min(size.max(1) * 2 + 1024).min(1 << 24) as usize);
-                raw.take(csize)
-                    .read_to_end(&mut compressed)
-                    .map_err(|e| err(format!("entry '{}': {e}", meta.name)))?;
-                if compressed.len() as u64 != csize {
-                    return Err(err(format!("entry '{}' is truncated", meta.name)));
-                }
-                let out = if method == CompressionMethod::Stored {
-                    compressed
-                } else {
-                    inflate(&compressed, size).map_err(|m| err(format!("entry '{}': {m}", meta.name)))?
-                };
-                if out.len() as u64 != meta.size {
+        if meta.size > self.limits.max_entry_size || out.len() as u64 != meta.size {
+            return Err(err(format!("declares {} bytes, {} expected", meta.size, out.len())));
+        }
+        if meta.method == u16::MAX {
+            let bytes = self.read_with_zip(i)?;
+            out.copy_from_slice(&bytes);
+            return Ok(());
+        }
+        READ_BUFFER.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            let data = self.compressed_data(meta, &mut buf).map_err(err)?;
+            if meta.method == 0 {
+                if data.len() != out.len() {
                     return Err(err(format!(
-                        "entry '{}' inflates to {} bytes but declares {}",
-                        meta.name,
-                        out.len(),
+                        "stored with {} bytes but declares {}",
+                        data.len(),
                         meta.size
                     )));
                 }
-                if crc32fast::hash(&out) != meta.crc32 {
-                    return Err(err(format!("entry '{}': CRC-32 mismatch", meta.name)));
-                }
-                return Ok(out);
+                out.copy_from_slice(data);
+            } else {
+                inflate_into(data, out).map_err(err)?;
             }
-            _ => {}
+            Ok(())
+        })?;
+        if crc32fast::hash(out) != meta.crc32 {
+            return Err(err("CRC-32 mismatch".to_string()));
         }
+        Ok(())
+    }
+
+    /// The entry's compressed bytes, read with one `pread` (two when the local header's extra
+    /// field is longer than expected) into `buf`.
+    fn compressed_data<'b>(&self, meta: &JarEntry, buf: &'b mut Vec<u8>) -> Result<&'b [u8], String> {
+        const LOCAL_HEADER: usize = 30;
+        const SLACK: usize = 64;
+        let csize = usize::try_from(meta.compressed_size).map_err(|_| "too large".to_string())?;
+        if meta.compressed_size > self.limits.max_entry_size.saturating_mul(2) + 1024
+            || meta.header_start.saturating_add(meta.compressed_size) > self.file_len
+        {
+            return Err(format!(
+                "declares {} compressed bytes, more than the jar holds",
+                meta.compressed_size
+            ));
+        }
+        let guess = LOCAL_HEADER + meta.name.len() + SLACK + csize;
+        buf.clear();
+        buf.resize(guess, 0);
+        let n = read_full_at(&self.file, buf, meta.header_start).map_err(|e| e.to_string())?;
+        if n < LOCAL_HEADER || buf[..4] != [0x50, 0x4b, 0x03, 0x04] {
+            return Err("bad local header".to_string());
+        }
+        let name_len = u16::from_le_bytes([buf[26], buf[27]]) as usize;
+        let extra_len = u16::from_le_bytes([buf[28], buf[29]]) as usize;
+        let start = LOCAL_HEADER + name_len + extra_len;
+        let end = start + csize;
+        if end > n {
+            if end > guess {
+                buf.resize(end, 0);
+                let more =
+                    read_full_at(&self.file, &mut buf[n..], meta.header_start + n as u64).map_err(|e| e.to_string())?;
+                if n + more < end {
+                    return Err("is truncated".to_string());
+                }
+            } else {
+                return Err("is truncated".to_string());
+            }
+        }
+        Ok(&buf[start..end])
+    }
+
+    /// Entries in a format the fast path does not read, through the zip crate.
+    fn read_with_zip(&self, i: usize) -> Result<Vec<u8>, IndexError> {
+        let meta = self.entry_meta(i)?;
+        let err = |message: String| IndexError {
+            jar: self.path.clone(),
+            message: format!("entry '{}': {message}", meta.name),
+        };
+        let size = meta.size.min(self.limits.max_entry_size);
         let mut archive = self.archive.clone();
-        let file = archive
-            .by_index(i)
-            .map_err(|e| err(format!("entry '{}': {e}", meta.name)))?;
+        let file = archive.by_index(i).map_err(|e| err(e.to_string()))?;
         let mut buf = Vec::with_capacity(size as usize);
         file.take(size + 1)
             .read_to_end(&mut buf)
-            .map_err(|e| err(format!("entry '{}': {e}", meta.name)))?;
+            .map_err(|e| err(e.to_string()))?;
         if buf.len() as u64 != meta.size {
             return Err(err(format!(
-                "entry '{}' inflates to {} bytes{} but declares {}",
-                meta.name,
+                "inflates to {} bytes{} but declares {}",
                 buf.len(),
                 if buf.len() as u64 > size { " or more" } else { "" },
                 meta.size
@@ -266,48 +369,98 @@ impl Jar {
     }
 }
 
-thread_local! {
-    /// One inflater per thread, reset for each entry: no per-entry window allocation.
-    static INFLATER: std::cell::RefCell<Decompress> = std::cell::RefCell::new(Decompress::new(false));
+/// Reads until `buf` is full or the file ends; the number of bytes read.
+fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match file.read_at(&mut buf[done..], offset + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
 }
 
-/// Inflates a raw deflate stream that declares `size` bytes: never produces more than `size + 1`
-/// bytes, so a stream that inflates past its declared size is detected without inflating it all.
-fn inflate(input: &[u8], size: u64) -> Result<Vec<u8>, String> {
+/// Whether `name` is a signature-related file the JDK verifies (`META-INF/*.SF`, `.DSA`, `.RSA`,
+/// `.EC`, `SIG-*`, directly under `META-INF/`).
+fn is_signature_related(name: &str) -> bool {
+    let Some(rest) = name
+        .get(..9)
+        .filter(|p| p.eq_ignore_ascii_case("META-INF/"))
+        .map(|_| &name[9..])
+    else {
+        return false;
+    };
+    if rest.contains('/') || rest.is_empty() {
+        return false;
+    }
+    let upper = rest.to_ascii_uppercase();
+    upper.starts_with("SIG-") || [".SF", ".DSA", ".RSA", ".EC"].iter().any(|x| upper.ends_with(x))
+}
+
+/// The first position of `pattern` (lower-case ASCII) in `bytes`, ignoring ASCII case.
+fn find_ignore_ascii_case(bytes: &[u8], pattern: &[u8]) -> Option<usize> {
+    bytes
+        .windows(pattern.len())
+        .position(|w| w.eq_ignore_ascii_case(pattern))
+}
+
+thread_local! {
+    /// One decompressor per thread, reused for every entry.
+    static INFLATER: std::cell::RefCell<libdeflater::Decompressor> = std::cell::RefCell::new(libdeflater::Decompressor::new());
+    /// The compressed bytes of the entry being read, reused.
+    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Inflates a raw deflate stream into `out`, which must be exactly the declared size: a stream
+/// that inflates past it (libdeflate stops at the end of `out`), or ends short of it, is an
+/// error.
+fn inflate_into(input: &[u8], out: &mut [u8]) -> Result<(), String> {
     INFLATER.with(|cell| {
         let mut d = cell.borrow_mut();
-        d.reset(false);
-        let mut out = vec![0u8; size as usize + 1];
-        loop {
-            let (in_before, out_before) = (d.total_in() as usize, d.total_out() as usize);
-            let status = d
-                .decompress(&input[in_before..], &mut out[out_before..], FlushDecompress::Finish)
-                .map_err(|e| format!("invalid deflate data: {e}"))?;
-            let produced = d.total_out() as usize;
-            match status {
-                Status::StreamEnd => {
-                    out.truncate(produced);
-                    return Ok(out);
-                }
-                _ if produced > size as usize => {
-                    return Err(format!("inflates past its declared {size} bytes (zip bomb?)"));
-                }
-                _ if d.total_in() as usize == in_before && produced == out_before => {
-                    return Err("truncated deflate data".to_string());
-                }
-                _ => {}
+        match d.deflate_decompress(input, out) {
+            Ok(n) if n == out.len() => Ok(()),
+            Ok(n) => Err(format!("inflates to {n} bytes but declares {}", out.len())),
+            Err(libdeflater::DecompressionError::InsufficientSpace) => {
+                Err(format!("inflates past its declared {} bytes (zip bomb?)", out.len()))
             }
+            Err(libdeflater::DecompressionError::BadData) => Err("invalid or truncated deflate data".to_string()),
         }
     })
 }
 
-/// JDK's `JarFile.checkForSpecialAttributes`: the manifest's main section holds
-/// `Multi-Release: true` (case-insensitive), ending the line.
+/// JDK 17's `JarFile.checkForSpecialAttributes`: the first `MULTI-RELEASE: TRUE` (any case)
+/// in the manifest, followed by a line end that does not continue the value.
 fn declares_multi_release(manifest: &[u8]) -> bool {
-    const KEY: &[u8] = b"\nmulti-release: true";
-    manifest
-        .windows(KEY.len() + 1)
-        .any(|w| w[..KEY.len()].eq_ignore_ascii_case(KEY) && (w[KEY.len()] == b'\n' || w[KEY.len()] == b'\r'))
+    const KEY: &[u8] = b"multi-release: true";
+    let Some(at) = find_ignore_ascii_case(manifest, KEY) else {
+        return false;
+    };
+    let b = manifest;
+    let mut i = at + KEY.len();
+    if i >= b.len() {
+        return false;
+    }
+    let c = b[i];
+    i += 1;
+    match c {
+        b'\n' => i == b.len() || b[i] != b' ',
+        b'\r' => {
+            if i == b.len() {
+                return true;
+            }
+            let c = b[i];
+            i += 1;
+            if c == b'\n' {
+                i == b.len() || b[i] != b' '
+            } else {
+                c != b' '
+            }
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -326,5 +479,39 @@ mod tests {
         assert!(!declares_multi_release(
             b"Manifest-Version: 1.0\nMulti-Release: truex\n"
         ));
+        // As the JDK: no line start needed, only the first occurrence counts, and a
+        // continuation line makes the value something else.
+        assert!(declares_multi_release(b"X-Multi-Release: true\n"));
+        assert!(!declares_multi_release(b"Multi-Release: truex\nMulti-Release: true\n"));
+        assert!(!declares_multi_release(b"Multi-Release: true\n  x\n"));
+        assert!(declares_multi_release(
+            b"Multi-Release: true"[..]
+                .iter()
+                .chain(b"\r")
+                .copied()
+                .collect::<Vec<_>>()
+                .as_slice()
+        ));
+    }
+
+    #[test]
+    fn signature_files() {
+        for n in [
+            "META-INF/A.SF",
+            "META-INF/x.rsa",
+            "META-INF/K.DSA",
+            "META-INF/K.EC",
+            "meta-inf/SIG-X",
+        ] {
+            assert!(is_signature_related(n), "{n}");
+        }
+        for n in [
+            "META-INF/MANIFEST.MF",
+            "META-INF/x/A.SF",
+            "a/META-INF/A.SF",
+            "META-INF/",
+        ] {
+            assert!(!is_signature_related(n), "{n}");
+        }
     }
 }

@@ -11,6 +11,7 @@
 //! `dev.tmrt.classload` use the same index and matcher through JNI; `tmrt classpath` renders
 //! the analysis.
 
+pub mod cache;
 pub mod conflicts;
 pub mod index;
 pub mod jar;
@@ -18,6 +19,7 @@ pub mod options;
 pub mod patterns;
 pub mod resolve;
 
+pub use cache::{JarCache, Reuse, Stamp};
 pub use conflicts::{analyse, ClasspathReport, ConflictGroup, Symptom, WinReason};
 pub use index::{expand_classpath_element, JarIndex, Location, DEFAULT_RELEASE};
 pub use jar::{IndexError, Jar, JarLimits};

@@ -2,25 +2,69 @@
 //!
 //! - Flink 1.13 reads `flink-conf.yaml` only.
 //! - Flink 1.19/1.20 read `flink-conf.yaml` when it exists (the legacy flat format), otherwise
-//!   `config.yaml` (standard YAML).
+//!   `config.yaml` (standard YAML, see [`super::yaml`]).
 //! - Flink 2.x reads `config.yaml` only.
 //!
-//! The legacy format is Flink's own line parser, not YAML: everything after the first `#` is a
-//! comment, a line is split at the first `": "`, key and value are trimmed, and a line with no
-//! separator or an empty key or value is skipped. Standard YAML is flattened: nested mapping keys
-//! are joined with dots, lists become `;`-separated values, and scalars keep their text.
+//! "Exists" is Java's `File.exists()`: whatever is at the path, so a `flink-conf.yaml` that is a
+//! directory is the file 1.20 reads, and is reported as a directory (Flink fails on it too) rather
+//! than skipped. Only regular files are read: a FIFO, socket or device is named as what it is, and
+//! the file is opened non-blocking, so a FIFO never hangs the reader. Sizes are bounded before
+//! anything is read: `config.yaml` by Flink's own limit (3 Mi code points, so at most 4 bytes
+//! each plus a byte-order mark), `flink-conf.yaml` by [`LEGACY_MAX_BYTES`] (Flink has none).
+//!
+//! The legacy format is Flink's own line parser (`GlobalConfiguration.loadLegacyYAMLResource`),
+//! not YAML: lines end at `\n`, `\r\n` or `\r` (`BufferedReader.readLine`), everything after the
+//! first `#` is a comment, a line is split at the first `": "`, key and value are trimmed as
+//! Java's `String.trim` does (every character up to U+0020), and a line with no separator or an
+//! empty key or value is skipped. Bytes are decoded as UTF-8 with replacement; a UTF-8
+//! byte-order mark stays part of the first key, as in Flink (which then does not see that key).
 
+use std::fs::{File, Metadata};
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
-use yaml_rust2::{Yaml, YamlLoader};
-
+use super::yaml::{decode_yaml_bytes, parse_standard_yaml_with_limits, YamlError, YamlLimits};
 use super::{ConfigError, Configuration, FlinkVersion};
 
-const LEGACY: &str = "flink-conf.yaml";
-const STANDARD: &str = "config.yaml";
+pub(super) const LEGACY: &str = "flink-conf.yaml";
+pub(super) const STANDARD: &str = "config.yaml";
+
+/// Largest `flink-conf.yaml` read (Flink reads any size; a real one is a few KiB).
+pub const LEGACY_MAX_BYTES: u64 = 16 << 20;
 
 /// Loads the configuration file that `version` reads from `dir`.
 pub fn load_conf_dir(dir: &Path, version: FlinkVersion) -> Result<Configuration, ConfigError> {
+    load_conf_dir_with_limits(dir, version, &YamlLimits::default())
+}
+
+/// [`load_conf_dir`] with explicit limits for `config.yaml`.
+pub fn load_conf_dir_with_limits(
+    dir: &Path,
+    version: FlinkVersion,
+    limits: &YamlLimits,
+) -> Result<Configuration, ConfigError> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(m) => {
+            return Err(ConfigError::ConfDir {
+                dir: dir.to_path_buf(),
+                message: format!("is {}, not a directory", kind_of(&m)),
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ConfigError::ConfDir {
+                dir: dir.to_path_buf(),
+                message: "does not exist".to_string(),
+            })
+        }
+        Err(e) => {
+            return Err(ConfigError::ConfDir {
+                dir: dir.to_path_buf(),
+                message: format!("cannot be read: {}", io_text(&e)),
+            })
+        }
+    }
     let candidates: &[&'static str] = match version {
         FlinkVersion::V1_13 => &[LEGACY],
         FlinkVersion::V1_20 => &[LEGACY, STANDARD],
@@ -28,18 +72,44 @@ pub fn load_conf_dir(dir: &Path, version: FlinkVersion) -> Result<Configuration,
     };
     for name in candidates {
         let path = dir.join(name);
-        if !path.is_file() {
-            continue;
-        }
-        let text = std::fs::read(&path).map_err(|e| ConfigError::Io {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        let text = String::from_utf8_lossy(&text);
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(ConfigError::Io {
+                    path,
+                    message: io_text(&e),
+                })
+            }
+        };
+        check_regular(&path, &meta)?;
         return if *name == LEGACY {
-            Ok(parse_flink_conf_yaml(&text))
+            let bytes = read_bounded(
+                &path,
+                LEGACY_MAX_BYTES,
+                "tmrt reads at most this much of a flink-conf.yaml",
+            )?;
+            Ok(parse_flink_conf_yaml(&String::from_utf8_lossy(&bytes)))
         } else {
-            parse_standard_yaml(&text).map_err(|message| ConfigError::Yaml { path, message })
+            // At most 4 bytes per code point, plus a byte-order mark.
+            let max = (limits.max_code_points as u64).saturating_mul(4).saturating_add(4);
+            let bytes = read_bounded(
+                &path,
+                max,
+                "4 bytes for each of the code points Flink's YAML reader accepts",
+            )?;
+            let yaml_error = |e: YamlError| match e {
+                YamlError::Limit(message) => ConfigError::Limit {
+                    path: path.clone(),
+                    message,
+                },
+                YamlError::Invalid(message) => ConfigError::Yaml {
+                    path: path.clone(),
+                    message,
+                },
+            };
+            let text = decode_yaml_bytes(bytes).map_err(yaml_error)?;
+            parse_standard_yaml_with_limits(&text, limits).map_err(yaml_error)
         };
     }
     Err(ConfigError::MissingFile {
@@ -48,109 +118,99 @@ pub fn load_conf_dir(dir: &Path, version: FlinkVersion) -> Result<Configuration,
     })
 }
 
+/// `std::io::Error`'s text without the "(os error N)" suffix.
+fn io_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// What a non-regular file is, for messages.
+fn kind_of(meta: &Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
+fn check_regular(path: &Path, meta: &Metadata) -> Result<(), ConfigError> {
+    if meta.is_file() {
+        Ok(())
+    } else {
+        Err(ConfigError::NotAFile {
+            path: path.to_path_buf(),
+            kind: kind_of(meta),
+        })
+    }
+}
+
+/// Reads a regular file of at most `max` bytes. Opened non-blocking (a FIFO swapped in after
+/// the check cannot block), checked again on the open descriptor, and read through a bounded
+/// reader (a file that grows while read cannot exceed `max`).
+fn read_bounded(path: &Path, max: u64, why: &str) -> Result<Vec<u8>, ConfigError> {
+    let io = |e: std::io::Error| ConfigError::Io {
+        path: path.to_path_buf(),
+        message: io_text(&e),
+    };
+    let too_big = |size: String| ConfigError::Limit {
+        path: path.to_path_buf(),
+        message: format!("{size} bytes, more than the {max} bytes tmrt reads ({why})"),
+    };
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    check_regular(path, &meta)?;
+    if meta.len() > max {
+        return Err(too_big(meta.len().to_string()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > max {
+        return Err(too_big(format!("more than {max}")));
+    }
+    Ok(bytes)
+}
+
+/// Java's `String.trim`: strips every character up to U+0020 at both ends.
+fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
 /// Parses Flink's legacy flat `flink-conf.yaml` format (`GlobalConfiguration.loadLegacyYAMLResource`).
 pub fn parse_flink_conf_yaml(text: &str) -> Configuration {
     let mut conf = Configuration::new();
-    for line in text.lines() {
-        let content = line.split('#').next().unwrap_or("").trim();
+    for line in text.split(['\n', '\r']) {
+        let content = java_trim(line.split('#').next().unwrap_or(""));
         if content.is_empty() {
             continue;
         }
         let Some((k, v)) = content.split_once(": ") else {
             continue;
         };
-        let (k, v) = (k.trim(), v.trim());
+        let (k, v) = (java_trim(k), java_trim(v));
         if k.is_empty() || v.is_empty() {
             continue;
         }
         conf.set(k, v);
     }
     conf
-}
-
-/// Parses standard YAML (`config.yaml`) and flattens it to Flink's dotted keys.
-pub fn parse_standard_yaml(text: &str) -> Result<Configuration, String> {
-    check_nesting(text)?;
-    let docs = YamlLoader::load_from_str(text).map_err(|e| e.to_string())?;
-    let mut conf = Configuration::new();
-    match docs.first() {
-        None | Some(Yaml::Null) => {}
-        Some(Yaml::Hash(_)) => flatten("", &docs[0], &mut conf, 0)?,
-        Some(_) => return Err("the top level must be a mapping of option keys".to_string()),
-    }
-    Ok(conf)
-}
-
-/// Deepest nesting accepted; Flink keys have at most a handful of segments.
-const MAX_DEPTH: usize = 64;
-
-/// Refuses nesting deeper than [`MAX_DEPTH`] before the tree is built: yaml-rust2's event parser
-/// is iterative, but building (and dropping) a tree thousands of block levels deep overflows the
-/// stack, which aborts the process instead of reporting an error.
-fn check_nesting(text: &str) -> Result<(), String> {
-    use yaml_rust2::parser::{Event, Parser};
-    let mut parser = Parser::new_from_str(text);
-    let mut depth = 0usize;
-    loop {
-        let (event, mark) = parser.next_token().map_err(|e| e.to_string())?;
-        match event {
-            Event::MappingStart(..) | Event::SequenceStart(..) => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(format!(
-                        "nesting deeper than {MAX_DEPTH} levels at line {}",
-                        mark.line()
-                    ));
-                }
-            }
-            Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
-            Event::StreamEnd => return Ok(()),
-            _ => {}
-        }
-    }
-}
-
-fn flatten(prefix: &str, node: &Yaml, conf: &mut Configuration, depth: usize) -> Result<(), String> {
-    if depth > MAX_DEPTH {
-        return Err(format!("nesting deeper than {MAX_DEPTH} levels under '{prefix}'"));
-    }
-    match node {
-        Yaml::Hash(map) => {
-            for (k, v) in map {
-                let key = scalar_text(k).ok_or_else(|| format!("unsupported key under '{prefix}'"))?;
-                let full = if prefix.is_empty() {
-                    key
-                } else {
-                    format!("{prefix}.{key}")
-                };
-                flatten(&full, v, conf, depth + 1)?;
-            }
-            Ok(())
-        }
-        Yaml::Array(items) => {
-            let mut parts = Vec::with_capacity(items.len());
-            for item in items {
-                parts.push(scalar_text(item).ok_or_else(|| format!("'{prefix}': lists may only hold scalars"))?);
-            }
-            conf.set(prefix, parts.join(";"));
-            Ok(())
-        }
-        Yaml::Null => Ok(()),
-        other => {
-            let text = scalar_text(other).ok_or_else(|| format!("'{prefix}': unsupported value"))?;
-            conf.set(prefix, text);
-            Ok(())
-        }
-    }
-}
-
-fn scalar_text(node: &Yaml) -> Option<String> {
-    match node {
-        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
-        Yaml::Integer(i) => Some(i.to_string()),
-        Yaml::Boolean(b) => Some(b.to_string()),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -178,35 +238,95 @@ mod tests {
     }
 
     #[test]
-    fn standard_yaml_is_flattened() {
-        let c = parse_standard_yaml(
-            "taskmanager:\n  memory:\n    process.size: 1728m\n    managed:\n      fraction: 0.40\n  numberOfTaskSlots: 4\n\
-             classloader.parent-first-patterns.additional:\n  - com.foo.\n  - org.bar\n\
-             flag: true\n",
-        )
-        .unwrap();
-        assert_eq!(c.get("taskmanager.memory.process.size"), Some("1728m"));
-        assert_eq!(c.get("taskmanager.memory.managed.fraction"), Some("0.40"));
-        assert_eq!(c.get("taskmanager.numberOfTaskSlots"), Some("4"));
-        assert_eq!(
-            c.get("classloader.parent-first-patterns.additional"),
-            Some("com.foo.;org.bar")
+    fn legacy_lines_and_trimming_are_javas() {
+        // `BufferedReader.readLine` ends a line at a lone '\r' too; `String.trim` strips control
+        // characters but not U+00A0 or a byte-order mark (which Flink then keeps in the key).
+        let c = parse_flink_conf_yaml("\u{FEFF}first: 1\ra: 2\r\nb:\u{1}\u{7f}: 3 \u{1}\n\u{a0}c: 4\n");
+        assert_eq!(c.get("\u{FEFF}first"), Some("1"));
+        assert!(!c.contains("first"));
+        assert_eq!(c.get("a"), Some("2"));
+        assert_eq!(c.get("b:\u{1}\u{7f}"), Some("3"));
+        assert_eq!(c.get("\u{a0}c"), Some("4"));
+        assert_eq!(c.len(), 4);
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("tmrt-conf-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_config_file_that_is_not_a_regular_file_is_named_as_what_it_is() {
+        let dir = scratch("kinds");
+        // 1.20: a flink-conf.yaml that exists is the one read, even as a directory (as Flink).
+        std::fs::create_dir(dir.join(LEGACY)).unwrap();
+        std::fs::write(dir.join(STANDARD), "a: 1\n").unwrap();
+        let err = load_conf_dir(&dir, FlinkVersion::V1_20).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("{} is a directory", dir.join(LEGACY).display())),
+            "{err}"
         );
-        assert_eq!(c.get("flag"), Some("true"));
+        std::fs::remove_dir(dir.join(LEGACY)).unwrap();
+        // A FIFO is reported, never opened for a blocking read.
+        let fifo = dir.join(LEGACY);
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        for version in [FlinkVersion::V1_13, FlinkVersion::V1_20] {
+            let err = load_conf_dir(&dir, version).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("{} is a FIFO (named pipe)", fifo.display())),
+                "{err}"
+            );
+        }
+        std::fs::remove_file(&fifo).unwrap();
+        std::fs::remove_file(dir.join(STANDARD)).unwrap();
+        std::fs::create_dir(dir.join(STANDARD)).unwrap();
+        let err = load_conf_dir(&dir, FlinkVersion::V2_2).unwrap_err().to_string();
+        assert!(err.contains("config.yaml is a directory"), "{err}");
+        // The directory itself.
+        let err = load_conf_dir(&dir.join("missing"), FlinkVersion::V2_2)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing does not exist"), "{err}");
+        let err = load_conf_dir(&dir.join(STANDARD).join("x"), FlinkVersion::V2_2).unwrap_err();
+        assert!(matches!(err, ConfigError::ConfDir { .. }), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
-    fn deep_nesting_is_an_error_not_a_stack_overflow() {
-        let text: String = (0..20_000).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
-        let err = parse_standard_yaml(&text).unwrap_err();
-        assert!(err.contains("nesting deeper than 64 levels"), "{err}");
-    }
-
-    #[test]
-    fn bad_yaml_is_an_error() {
-        assert!(parse_standard_yaml("a: [1, 2").is_err());
-        assert!(parse_standard_yaml("- just\n- a list\n").is_err());
-        assert!(parse_standard_yaml("").unwrap().is_empty());
+    fn sizes_are_bounded_before_reading() {
+        let dir = scratch("sizes");
+        let f = std::fs::File::create(dir.join(LEGACY)).unwrap();
+        f.set_len(LEGACY_MAX_BYTES + 1).unwrap();
+        let err = load_conf_dir(&dir, FlinkVersion::V1_13).unwrap_err().to_string();
+        assert!(
+            err.contains("flink-conf.yaml") && err.contains(&format!("more than the {LEGACY_MAX_BYTES} bytes")),
+            "{err}"
+        );
+        let limits = YamlLimits {
+            max_code_points: 10,
+            ..YamlLimits::default()
+        };
+        std::fs::write(dir.join(STANDARD), "a: 1\nb: 2\nc: 3\n").unwrap();
+        let err = load_conf_dir_with_limits(&dir, FlinkVersion::V2_2, &limits)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("config.yaml") && err.contains("more than 10 code points"),
+            "{err}"
+        );
+        std::fs::write(dir.join(STANDARD), "a: 1\nb: 2\nc: 3\n".repeat(4)).unwrap();
+        let err = load_conf_dir_with_limits(&dir, FlinkVersion::V2_2, &limits)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("config.yaml") && err.contains("more than the 44 bytes"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

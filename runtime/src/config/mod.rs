@@ -7,13 +7,18 @@
 
 mod file;
 mod version;
+mod yaml;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use file::{load_conf_dir, parse_flink_conf_yaml, parse_standard_yaml};
+pub use file::{load_conf_dir, load_conf_dir_with_limits, parse_flink_conf_yaml, LEGACY_MAX_BYTES};
 pub use version::FlinkVersion;
+pub use yaml::{
+    decode_yaml_bytes, parse_standard_yaml, parse_standard_yaml_with_limits, YamlError, YamlLimits, ENTRY_COST,
+    FLINK_CODE_POINT_LIMIT, FLINK_MAX_ALIASES_FOR_COLLECTIONS, KEY_COST,
+};
 
 /// A flat Flink configuration: option key to raw string value, as `Configuration.fromMap` takes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,12 +91,19 @@ impl Configuration {
 /// Why a configuration could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
+    /// The configuration directory is missing, unreadable or not a directory.
+    ConfDir { dir: PathBuf, message: String },
     /// The configuration directory holds none of the files the Flink version reads.
     MissingFile { dir: PathBuf, expected: Vec<&'static str> },
+    /// The file the Flink version reads is there but is not a regular file (`kind`: "a
+    /// directory", "a FIFO (named pipe)", …).
+    NotAFile { path: PathBuf, kind: &'static str },
     /// A configuration file could not be read.
     Io { path: PathBuf, message: String },
-    /// `config.yaml` is not valid YAML, or its top level is not a mapping.
+    /// `config.yaml` is not YAML Flink reads (syntax, encoding, top level not a mapping, …).
     Yaml { path: PathBuf, message: String },
+    /// A configuration file is over one of the reader's bounds; the message names the limit.
+    Limit { path: PathBuf, message: String },
     /// A `-D` argument without `key=value` form.
     DynamicProperty(String),
     /// A Flink version tmrt does not model.
@@ -108,8 +120,17 @@ impl fmt::Display for ConfigError {
                 dir.display(),
                 expected.join(" or ")
             ),
+            ConfigError::ConfDir { dir, message } => {
+                write!(f, "the Flink configuration directory {} {message}", dir.display())
+            }
+            ConfigError::NotAFile { path, kind } => write!(
+                f,
+                "the Flink config file {} is {kind}, not a regular file",
+                path.display()
+            ),
             ConfigError::Io { path, message } => write!(f, "cannot read {}: {message}", path.display()),
             ConfigError::Yaml { path, message } => write!(f, "invalid YAML in {}: {message}", path.display()),
+            ConfigError::Limit { path, message } => write!(f, "refused {}: {message}", path.display()),
             ConfigError::DynamicProperty(s) => {
                 write!(f, "invalid dynamic property '-D {s}': expected -D key=value")
             }

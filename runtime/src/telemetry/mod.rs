@@ -19,6 +19,7 @@ pub mod model;
 pub mod options;
 pub mod prometheus;
 pub mod report;
+pub mod runtime_report;
 pub mod search;
 pub mod suspects;
 pub mod tag;

@@ -3,7 +3,10 @@
 
 use std::fmt::Write as _;
 
-use runtime::emulator::{AgentLoader, Assessment, JvmFigures, RoundRecord, TaskFailure, TaskManagerPlan, Verdict};
+use runtime::emulator::{
+    AgentLoader, Assessment, Cause, FailureKind, JvmFigures, LocatedFailure, RoundRecord, TaskFailure, TaskManagerPlan,
+    Verdict,
+};
 
 use crate::host::session::{JobRun, JobSpec, LEAK_GC_CYCLES};
 
@@ -29,8 +32,9 @@ pub fn signed_bytes(n: i64) -> String {
     format!("{sign}{}", bytes(n.unsigned_abs()))
 }
 
-/// The TaskManager: memory layout, slots, JVM options, classloading.
-pub fn layout(plan: &TaskManagerPlan, libs: usize) -> String {
+/// The TaskManager: memory layout, slots, JVM options, and how user code is loaded
+/// (`user_code`: one line, the mode's).
+pub fn layout(plan: &TaskManagerPlan, user_code: &str) -> String {
     let s = &plan.spec;
     let mut out = String::new();
     let _ = writeln!(
@@ -66,25 +70,39 @@ pub fn layout(plan: &TaskManagerPlan, libs: usize) -> String {
     let _ = writeln!(out, "  JVM metaspace   {:>10}", bytes(s.jvm_metaspace.bytes()));
     let _ = writeln!(out, "  JVM overhead    {:>10}", bytes(s.jvm_overhead.bytes()));
     let _ = writeln!(out, "  JVM options: {}", plan.jvm_options.join(" "));
-    let _ = writeln!(
-        out,
-        "  user code: {} classloader, {} parent-first patterns; parent class path: {} --lib jar(s) + tmrt.jar",
-        plan.classloading.resolve_order,
-        plan.classloading.parent_first_patterns.len(),
-        libs
-    );
+    let _ = writeln!(out, "  user code: {user_code}");
     out
+}
+
+/// The defaults the plan applied, as one line (`None` when the configuration set everything).
+pub fn defaults(plan: &TaskManagerPlan) -> Option<String> {
+    if plan.defaults_applied.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = plan.defaults_applied.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    Some(format!(
+        "Not configured, so Flink's shipped defaults apply: {}",
+        list.join(", ")
+    ))
 }
 
 /// One round in one line (used for progress and for the table).
 pub fn round_line(r: &RoundRecord, total: u32, prev: &JvmFigures) -> String {
-    let ok = r.slots.iter().filter(|s| s.failure.is_none()).count();
     let leftover: u64 = r.slots.iter().flat_map(|s| s.leftover.iter()).map(|l| l.pages).sum();
-    let mut line = format!(
-        "round {:>2}/{total}: {ok}/{} slots ok, {:>4} ms | metaspace {:>9} ({:>10}) | classes +{} loaded, +{} unloaded | loaders alive {}",
+    let work = match &r.job {
+        Some(j) => format!(
+            "job {} (graph {} ms, run {} ms)",
+            j.status, j.graph_millis, j.run_millis
+        ),
+        None => {
+            let ok = r.slots.iter().filter(|s| s.failure.is_none()).count();
+            format!("{ok}/{} slots ok, {:>4} ms", r.slots.len(), r.millis)
+        }
+    };
+    let mut line =
+        format!(
+        "round {:>2}/{total}: {work} | metaspace {:>9} ({:>10}) | classes +{} loaded, +{} unloaded | loaders alive {}",
         r.round,
-        r.slots.len(),
-        r.millis,
         bytes(r.after.metaspace_used_bytes),
         signed_bytes(r.after.metaspace_used_bytes as i64 - prev.metaspace_used_bytes as i64),
         r.after.classes_loaded_total.saturating_sub(prev.classes_loaded_total),
@@ -123,12 +141,67 @@ pub fn rounds(job: &JobSpec, run: &JobRun) -> String {
     out
 }
 
-/// `kind: exception: message` of a task failure.
+/// `kind: exception: message` of a failure (its telling exception).
 pub fn failure(f: &TaskFailure) -> String {
     if f.exception.is_empty() {
         format!("{}: {}", f.kind.describe(), f.message)
     } else {
         format!("{}: {}: {}", f.kind.describe(), f.exception, f.message)
+    }
+}
+
+/// Where a failure happened: `round 2 slot 1`, `round 3`, `round 1 (thread "x")`, `the end of the run`.
+fn place(f: &LocatedFailure) -> String {
+    let mut p = match (f.round, f.slot) {
+        (Some(r), Some(s)) => format!("round {r} slot {s}"),
+        (Some(r), None) => format!("round {r}"),
+        (None, _) => "after the rounds".to_string(),
+    };
+    if let Some(t) = &f.failure.thread {
+        let _ = write!(p, " (thread \"{t}\")");
+    }
+    p
+}
+
+/// The failure's headline for the verdict line: the root cause of a failed job (what actually
+/// went wrong), the telling exception otherwise.
+pub fn headline(f: &LocatedFailure) -> String {
+    let cause = match f.failure.kind {
+        FailureKind::JobFailed | FailureKind::ProgramFailed => f.failure.root_cause(),
+        _ => Cause {
+            exception: f.failure.exception.clone(),
+            message: f.failure.message.clone(),
+            stack: Vec::new(),
+        },
+    };
+    format!("{} ({}: {})", cause.headline(), place(f), f.failure.kind.describe())
+}
+
+/// A located failure: where, what (the root cause first for a failed job), its top frames, and
+/// the exceptions it was wrapped in.
+fn located(out: &mut String, f: &LocatedFailure) {
+    let chain = &f.failure.chain;
+    let root_first = matches!(f.failure.kind, FailureKind::JobFailed | FailureKind::ProgramFailed) && !chain.is_empty();
+    if root_first {
+        let root = f.failure.root_cause();
+        let _ = writeln!(
+            out,
+            "  {}: {}: {}",
+            place(f),
+            f.failure.kind.describe(),
+            root.headline()
+        );
+        for frame in root.stack.iter().take(3) {
+            let _ = writeln!(out, "      at {frame}");
+        }
+        for wrapper in chain.iter().rev().skip(1) {
+            let _ = writeln!(out, "    wrapped in {}", wrapper.headline());
+        }
+    } else {
+        let _ = writeln!(out, "  {}: {}", place(f), failure(&f.failure));
+        for frame in f.failure.stack.iter().take(3) {
+            let _ = writeln!(out, "      at {frame}");
+        }
     }
 }
 
@@ -182,6 +255,21 @@ fn leaked(out: &mut String, loaders: &[AgentLoader]) {
     }
 }
 
+/// The user-code loaders' lives in one line.
+fn loader_summary(run: &JobRun) -> Option<String> {
+    let l = &run.loaders;
+    if l.is_empty() {
+        return None;
+    }
+    let released = l.iter().filter(|x| x.released_after_round.is_some()).count();
+    let collected = l.iter().filter(|x| x.collected_after_round.is_some()).count();
+    let leaked = l.iter().filter(|x| x.leaked).count();
+    Some(format!(
+        "  user-code classloaders: {} created, {released} released, {collected} collected, {leaked} leaked",
+        l.len()
+    ))
+}
+
 /// The verdict, with its evidence.
 pub fn verdict(job: &JobSpec, run: &JobRun) -> String {
     let a = &run.assessment;
@@ -195,6 +283,7 @@ pub fn verdict(job: &JobSpec, run: &JobRun) -> String {
                 job.entry_class
             );
             let _ = writeln!(out, "{}", growth(a, &run.rounds, &run.baseline));
+            out.extend(loader_summary(run).map(|l| l + "\n"));
         }
         Verdict::LeakFound => {
             let _ = writeln!(
@@ -205,6 +294,7 @@ pub fn verdict(job: &JobSpec, run: &JobRun) -> String {
                 LEAK_GC_CYCLES
             );
             let _ = writeln!(out, "{}", growth(a, &run.rounds, &run.baseline));
+            out.extend(loader_summary(run).map(|l| l + "\n"));
             if !run.rounds_alive.is_empty() {
                 let rounds: Vec<String> = run.rounds_alive.iter().map(u32::to_string).collect();
                 let _ = writeln!(out, "  still reachable: the loaders of round(s) {}", rounds.join(", "));
@@ -217,12 +307,17 @@ pub fn verdict(job: &JobSpec, run: &JobRun) -> String {
             } else {
                 "TASK FAILURE"
             };
-            let _ = writeln!(out, "verdict: {what}: {} failure(s)", a.failures.len());
-            for f in &a.failures {
-                let _ = writeln!(out, "  round {} slot {}: {}", f.round, f.slot, failure(&f.failure));
-                for frame in f.failure.stack.iter().take(3) {
-                    let _ = writeln!(out, "      at {frame}");
+            match a.failures.first() {
+                Some(first) => {
+                    let _ = writeln!(out, "verdict: {what}: {}", headline(first));
                 }
+                None => {
+                    let _ = writeln!(out, "verdict: {what}");
+                }
+            }
+            let _ = writeln!(out, "  {} failure(s):", a.failures.len());
+            for f in &a.failures {
+                located(&mut out, f);
             }
             let _ = writeln!(out, "{}", growth(a, &run.rounds, &run.baseline));
             if !a.leaked_loaders.is_empty() {
@@ -235,8 +330,22 @@ pub fn verdict(job: &JobSpec, run: &JobRun) -> String {
             }
         }
     }
-    if let Some(e) = &run.host_error {
-        let _ = writeln!(out, "  the host's driver failed: {e}");
+    if !run.duplicate_classes.is_empty() {
+        let names: Vec<&str> = run.duplicate_classes.iter().take(5).map(|d| d.name.as_str()).collect();
+        let more = run.duplicate_classes.len().saturating_sub(names.len());
+        let _ = writeln!(
+            out,
+            "  classes defined by more than one loader (agent): {}{}",
+            names.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
+    for limit in &run.agent_limits {
+        let _ = writeln!(out, "  agent limit: {limit}");
     }
     out
 }
@@ -244,7 +353,7 @@ pub fn verdict(job: &JobSpec, run: &JobRun) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use runtime::emulator::{assess, AgentReport, AgentSuspect, FailureKind, SlotOutcome};
+    use runtime::emulator::{assess, AgentReport, AgentSuspect, Evidence, JobOutcome, SlotOutcome};
 
     fn record(n: u32, classes: u64, failure: Option<FailureKind>) -> RoundRecord {
         RoundRecord {
@@ -254,13 +363,14 @@ mod tests {
                 slot: 0,
                 millis: 4,
                 failure: failure.map(|kind| TaskFailure {
-                    kind,
                     exception: "java.lang.IllegalStateException".into(),
-                    message: "boom".into(),
                     stack: vec!["jobs.X.run(X.java:3)".into()],
+                    ..TaskFailure::plain(kind, "boom")
                 }),
                 leftover: vec![],
             }],
+            job: None,
+            incidents: vec![],
             after: JvmFigures {
                 metaspace_used_bytes: 1 << 20,
                 classes_loaded: classes,
@@ -270,12 +380,13 @@ mod tests {
         }
     }
 
-    fn run(rounds: Vec<RoundRecord>, report: AgentReport) -> (JobSpec, JobRun) {
+    fn job_run(rounds: Vec<RoundRecord>, report: AgentReport) -> (JobSpec, JobRun) {
         let job = JobSpec {
             jars: vec![],
             entry_class: "jobs.X".into(),
+            entry_from_manifest: false,
             args: vec![],
-            rounds: 3,
+            rounds: rounds.len() as u32,
             task_timeout_secs: None,
         };
         let baseline = JvmFigures {
@@ -283,13 +394,23 @@ mod tests {
             classes_loaded: 900,
             ..JvmFigures::default()
         };
-        let assessment = assess(baseline.metaspace_used_bytes, &rounds, &report);
+        let known = std::collections::BTreeSet::new();
+        let assessment = assess(&Evidence {
+            baseline_metaspace_used: baseline.metaspace_used_bytes,
+            rounds: &rounds,
+            planned_rounds: job.rounds,
+            final_report: Some(&report),
+            known_before: &known,
+            driver_failures: &[],
+        });
         let run = JobRun {
             baseline,
             rounds,
             agent: serde_json::Value::Null,
             rounds_alive: vec![],
-            host_error: None,
+            loaders: vec![],
+            duplicate_classes: vec![],
+            agent_limits: vec![],
             exit_intercepted: true,
             assessment,
         };
@@ -298,7 +419,7 @@ mod tests {
 
     #[test]
     fn clean_verdict_names_the_rounds_and_the_flat_class_count() {
-        let (job, run) = run((1..=3).map(|n| record(n, 900, None)).collect(), AgentReport::default());
+        let (job, run) = job_run((1..=3).map(|n| record(n, 900, None)).collect(), AgentReport::default());
         let text = verdict(&job, &run);
         assert!(
             text.starts_with("verdict: NO LEAK: the user-code classloaders of all 3 round(s) of jobs.X were collected"),
@@ -330,7 +451,7 @@ mod tests {
             loaders: vec![leaked],
             ..AgentReport::default()
         };
-        let (job, run) = run(
+        let (job, run) = job_run(
             (1..=3).map(|n| record(n, 900 + 3 * u64::from(n), None)).collect(),
             report,
         );
@@ -347,25 +468,66 @@ mod tests {
     #[test]
     fn failure_verdict_names_round_slot_exception_and_frames() {
         let rounds = vec![record(1, 900, None), record(2, 900, Some(FailureKind::TaskThrew))];
-        let (job, run) = run(rounds, AgentReport::default());
+        let (job, run) = job_run(rounds, AgentReport::default());
         let text = verdict(&job, &run);
-        assert!(text.starts_with("verdict: TASK FAILURE: 1 failure(s)"), "{text}");
+        assert!(
+            text.starts_with(
+                "verdict: TASK FAILURE: java.lang.IllegalStateException: boom (round 2 slot 0: task threw)"
+            ),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "  round 2 slot 0: task threw: java.lang.IllegalStateException: boom\n      at jobs.X.run(X.java:3)"
             ),
             "{text}"
         );
-        let (job, run) = run_bad_input();
-        assert!(verdict(&job, &run).starts_with("verdict: BAD INPUT"));
+        let mut bad = record(1, 900, Some(FailureKind::EntryClassNotFound));
+        bad.slots[0].failure.as_mut().unwrap().exception.clear();
+        let (job, bad_run) = job_run(vec![bad], AgentReport::default());
+        assert!(verdict(&job, &bad_run).starts_with("verdict: BAD INPUT"));
     }
 
-    fn run_bad_input() -> (JobSpec, JobRun) {
-        let mut r = record(1, 900, Some(FailureKind::EntryClassNotFound));
-        if let Some(f) = r.slots[0].failure.as_mut() {
-            f.exception.clear();
-        }
-        run(vec![r], AgentReport::default())
+    #[test]
+    fn a_failed_job_shows_its_root_cause_first_then_what_wrapped_it() {
+        let mut r = record(1, 900, None);
+        r.slots.clear();
+        r.job = Some(JobOutcome {
+            job_id: "ab".into(),
+            status: "FAILED".into(),
+            graph_millis: 10,
+            run_millis: 20,
+            failure: Some(TaskFailure {
+                exception: "java.lang.IllegalStateException".into(),
+                chain: vec![
+                    Cause {
+                        exception: "org.apache.flink.runtime.JobException".into(),
+                        message: "Recovery is suppressed by NoRestartBackoffTimeStrategy".into(),
+                        stack: vec![],
+                    },
+                    Cause {
+                        exception: "java.lang.IllegalStateException".into(),
+                        message: "boom".into(),
+                        stack: vec!["e2e.Fails$Boom.map(Fails.java:12)".into()],
+                    },
+                ],
+                ..TaskFailure::plain(FailureKind::JobFailed, "boom")
+            }),
+        });
+        let (job, run) = job_run(vec![r], AgentReport::default());
+        let text = verdict(&job, &run);
+        let first = text.lines().next().unwrap();
+        assert_eq!(
+            first,
+            "verdict: TASK FAILURE: java.lang.IllegalStateException: boom (round 1: the job failed)"
+        );
+        assert!(
+            text.contains(
+                "  round 1: the job failed: java.lang.IllegalStateException: boom\n      at e2e.Fails$Boom.map(Fails.java:12)\n    wrapped in org.apache.flink.runtime.JobException: Recovery is suppressed"
+            ),
+            "{text}"
+        );
+        assert!(round_line(&run.rounds[0], 1, &run.baseline).contains("job FAILED (graph 10 ms, run 20 ms)"));
     }
 
     #[test]

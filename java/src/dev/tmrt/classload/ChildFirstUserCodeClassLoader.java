@@ -13,9 +13,12 @@ final class ChildFirstUserCodeClassLoader extends IndexedUserCodeClassLoader {
         ClassLoader.registerAsParallelCapable();
     }
 
+    private final String[] alwaysParentFirstPatterns;
+
     ChildFirstUserCodeClassLoader(
             URL[] urls, ClassLoader parent, String[] alwaysParentFirstPatterns) {
-        super(urls, parent, alwaysParentFirstPatterns);
+        super(urls, parent);
+        this.alwaysParentFirstPatterns = alwaysParentFirstPatterns;
     }
 
     @Override
@@ -23,13 +26,21 @@ final class ChildFirstUserCodeClassLoader extends IndexedUserCodeClassLoader {
         synchronized (getClassLoadingLock(name)) {
             Class<?> c = findLoadedClass(name);
             if (c == null) {
-                long location = findOwnClass(name, true);
-                if (location == NativeJarIndex.PARENT_FIRST) {
-                    // Standard delegation: parent, then the own jars.
-                    return super.loadClass(name, resolve);
+                for (String pattern : alwaysParentFirstPatterns) {
+                    if (name.startsWith(pattern)) {
+                        // Standard delegation: parent, then the own jars.
+                        return super.loadClass(name, resolve);
+                    }
                 }
+                long location = findOwnClass(name);
                 if (location >= 0) {
                     c = defineOwnClass(name, location);
+                } else if (!nativeIndexed()) {
+                    try {
+                        c = findClass(name);
+                    } catch (ClassNotFoundException e) {
+                        return super.loadClass(name, resolve);
+                    }
                 } else {
                     // Not in the own jars: Flink falls back to standard delegation, whose own-jar
                     // step would miss again; ask the parent directly.

@@ -12,6 +12,6 @@ final class ParentFirstUserCodeClassLoader extends IndexedUserCodeClassLoader {
     }
 
     ParentFirstUserCodeClassLoader(URL[] urls, ClassLoader parent) {
-        super(urls, parent, new String[0]);
+        super(urls, parent);
     }
 }

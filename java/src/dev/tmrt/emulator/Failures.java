@@ -1,55 +1,88 @@
 package dev.tmrt.emulator;
 
 import dev.tmrt.memory.MemoryAllocationException;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
 
-/** Sorts what a slot's task threw into the failure kinds the host reports. */
+/**
+ * Sorts what a task or a job threw into the failure kinds the host reports, and turns it into a
+ * {@link Failure} of plain strings: the telling exception and the whole cause chain.
+ */
 final class Failures {
     static final String TASK_THREW = "task-threw";
     static final String SLOT_BUDGET_EXCEEDED = "slot-budget-exceeded";
     static final String METASPACE_EXHAUSTED = "metaspace-exhausted";
     static final String SYSTEM_EXIT = "system-exit";
+    static final String RUNTIME_HALT = "runtime-halt";
+    static final String INTERCEPTOR_REMOVED = "exit-interceptor-removed";
     static final String TASK_TIMED_OUT = "task-timed-out";
+    static final String JOB_FAILED = "job-failed";
+    static final String PROGRAM_FAILED = "program-failed";
 
+    /** Top frames kept for the telling exception. */
     private static final int STACK_FRAMES = 8;
+    /** Most exceptions kept of a cause chain. */
+    private static final int MAX_CHAIN = 32;
+    private static final String EXIT_EXCEPTION = UserSystemExitException.class.getName();
 
     private Failures() {}
 
-    /** The kind of {@code t}: the first recognised cause in its chain wins. */
-    static String kind(Throwable t) {
+    /** The chain of {@code t}, outermost first (cycles cut, at most {@link #MAX_CHAIN}). */
+    static List<Throwable> chain(Throwable t) {
+        List<Throwable> out = new ArrayList<>();
+        Map<Throwable, Boolean> seen = new IdentityHashMap<>();
+        for (Throwable c = t; c != null && out.size() < MAX_CHAIN && seen.put(c, Boolean.TRUE) == null; c = c.getCause()) {
+            out.add(c);
+        }
+        return out;
+    }
+
+    /**
+     * The kind of {@code t}, thrown by a slot's task ({@code otherwise} = task-threw) or a job
+     * ({@code otherwise} = job-failed or program-failed): the first recognised cause in its chain
+     * wins. Causes are recognised by class name, so that a Flink {@code SerializedThrowable} of an
+     * exit or an out-of-metaspace is recognised as well.
+     */
+    static String kind(Throwable t, String otherwise) {
         if (t instanceof EntryPoint.BadEntry) {
             return ((EntryPoint.BadEntry) t).kind;
         }
-        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+        for (Throwable c : chain(t)) {
+            String name = Cause.className(c);
+            String m = String.valueOf(Cause.message(c));
             if (c instanceof MemoryAllocationException || isOverTotal(c)) {
                 return SLOT_BUDGET_EXCEEDED;
             }
-            if (c instanceof UserSystemExitException) {
-                return SYSTEM_EXIT;
+            if (EXIT_EXCEPTION.equals(name)) {
+                return m.startsWith(UserSystemExitException.HALT) ? RUNTIME_HALT : SYSTEM_EXIT;
             }
-            if (c instanceof OutOfMemoryError) {
-                String m = String.valueOf(c.getMessage());
-                if (m.contains("Metaspace") || m.contains("Compressed class space")) {
-                    return METASPACE_EXHAUSTED;
+            if ("java.lang.SecurityException".equals(name) && m.equals(ExitInterceptor.TAMPER_MESSAGE)) {
+                return INTERCEPTOR_REMOVED;
+            }
+            if ("java.lang.OutOfMemoryError".equals(name)
+                    && (m.contains("Metaspace") || m.contains("Compressed class space"))) {
+                return METASPACE_EXHAUSTED;
+            }
+        }
+        return otherwise;
+    }
+
+    /**
+     * The exception most telling for {@code kind}: the recognised cause for a recognised kind,
+     * else the root cause (the innermost: what actually went wrong).
+     */
+    static Throwable telling(Throwable t, String kind, String otherwise) {
+        List<Throwable> chain = chain(t);
+        if (!kind.equals(otherwise)) {
+            for (Throwable c : chain) {
+                if (kind(c, otherwise).equals(kind) && (c.getCause() == null || !kind(c.getCause(), otherwise).equals(kind))) {
+                    return c;
                 }
             }
         }
-        return TASK_THREW;
-    }
-
-    /** The exception most telling for {@code kind}: the recognised cause, else {@code t}. */
-    static Throwable telling(Throwable t, String kind) {
-        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (SLOT_BUDGET_EXCEEDED.equals(kind) && (c instanceof MemoryAllocationException || isOverTotal(c))) {
-                return c;
-            }
-            if (METASPACE_EXHAUSTED.equals(kind) && c instanceof OutOfMemoryError) {
-                return c;
-            }
-            if (SYSTEM_EXIT.equals(kind) && c instanceof UserSystemExitException) {
-                return c;
-            }
-        }
-        return t;
+        return chain.get(chain.size() - 1);
     }
 
     /**
@@ -71,83 +104,74 @@ final class Failures {
         return false;
     }
 
-    /**
-     * What {@link #render} returns when rendering itself fails: with metaspace exhausted for
-     * good (classes kept by a leak), anything that would load a class fails too. A constant, so
-     * that producing it needs nothing.
-     */
-    static final String METASPACE_FALLBACK =
-            "{\"kind\":\"metaspace-exhausted\",\"exception\":\"java.lang.OutOfMemoryError\","
-                    + "\"message\":\"Metaspace (details lost: rendering them failed)\",\"stack\":[]}";
+    /** What {@link #of} returns when describing fails with metaspace exhausted for good. */
+    static final Failure METASPACE_FALLBACK = Failure.plain(
+            METASPACE_EXHAUSTED, "java.lang.OutOfMemoryError: Metaspace (details lost: describing them failed)");
     /** As {@link #METASPACE_FALLBACK}, for any other failure. */
-    static final String FALLBACK =
-            "{\"kind\":\"task-threw\",\"exception\":\"java.lang.Throwable\","
-                    + "\"message\":\"(details lost: rendering them failed)\",\"stack\":[]}";
+    static final Failure FALLBACK = Failure.plain(TASK_THREW, "(details lost: describing them failed)");
 
     /**
-     * {@code t} as JSON, never throwing: when rendering fails (out of memory), one of the
-     * constant fallbacks. {@link #warmUp()} has loaded every class this needs.
+     * {@code t} as a {@link Failure} of kind {@link #kind}, never throwing: when describing fails
+     * (out of memory), one of the constant fallbacks. {@link #warmUp()} has loaded every class
+     * this needs.
      */
-    static String render(Throwable t) {
+    static Failure of(Throwable t, String otherwise) {
         try {
-            JsonWriter json = new JsonWriter();
-            write(json, t);
-            return json.toString();
+            String kind = kind(t, otherwise);
+            if (t instanceof EntryPoint.BadEntry) {
+                return Failure.plain(kind, t.getMessage());
+            }
+            Throwable telling = telling(t, kind, otherwise);
+            List<Throwable> chain = chain(t);
+            Cause[] causes = new Cause[chain.size()];
+            for (int i = 0; i < causes.length; i++) {
+                causes[i] = Cause.of(chain.get(i));
+            }
+            return new Failure(
+                    kind,
+                    Cause.className(telling),
+                    Cause.message(telling),
+                    Cause.frames(telling.getStackTrace(), STACK_FRAMES),
+                    causes,
+                    null);
         } catch (Throwable again) {
             return t instanceof OutOfMemoryError || again instanceof OutOfMemoryError ? METASPACE_FALLBACK : FALLBACK;
         }
     }
 
+    /** A slot's task failure. */
+    static Failure ofTask(Throwable t) {
+        return of(t, TASK_THREW);
+    }
+
     /**
-     * Renders sample failures once, so that every class rendering needs is loaded and linked
+     * Describes sample failures once, so that every class describing needs is loaded and linked
      * before a job can exhaust metaspace.
      */
     static void warmUp() {
-        Throwable sample = new IllegalStateException("warm-up", new OutOfMemoryError("Metaspace"));
-        render(sample);
-        render(new MemoryAllocationException("warm-up"));
-        render(new UserSystemExitException(0));
+        // Class names the host may have to read from an exception's fields when the heap is full.
+        OutOfMemoryError.class.getName();
+        StackOverflowError.class.getName();
+        InterruptedException.class.getName();
+        ofTask(new IllegalStateException("warm-up", new OutOfMemoryError("Metaspace")));
+        ofTask(new MemoryAllocationException("warm-up"));
+        ofTask(new UserSystemExitException(0));
+        ofTask(new UserSystemExitException(0, true));
+        ofTask(new SecurityException(ExitInterceptor.TAMPER_MESSAGE));
         timedOut(1, Thread.currentThread().getStackTrace(), true);
-        render(new IllegalArgumentException("Cannot allocate more segments (warm-up)"));
-        render(new EntryPoint.BadEntry(EntryPoint.NO_ENTRY_METHOD, "warm-up\u0001"));
+        ofTask(new IllegalArgumentException("Cannot allocate more segments (warm-up)"));
+        ofTask(new EntryPoint.BadEntry(EntryPoint.NO_ENTRY_METHOD, "warm-up\u0001"));
+        ExitInterceptor.drain();
     }
 
     /**
      * The failure of a task still running after {@code millis}: where it was ({@code at}) and
      * whether it ignored its interrupt ({@code stillRunning}).
      */
-    static String timedOut(long millis, StackTraceElement[] at, boolean stillRunning) {
-        JsonWriter json = new JsonWriter();
-        json.beginObject()
-                .name("kind").value(TASK_TIMED_OUT)
-                .name("exception").value("")
-                .name("message").value("still running after " + millis + " ms; interrupted"
-                        + (stillRunning ? ", and still running (its thread is left behind)" : ", then it ended"))
-                .name("stack").beginArray();
-        for (int i = 0; i < Math.min(STACK_FRAMES, at.length); i++) {
-            json.value(at[i].toString());
-        }
-        return json.endArray().endObject().toString();
-    }
-
-    /** Writes {@code {"kind","exception","message","stack"}}. */
-    static void write(JsonWriter json, Throwable thrown) {
-        String kind = kind(thrown);
-        Throwable t = telling(thrown, kind);
-        json.beginObject().name("kind").value(kind);
-        if (t instanceof EntryPoint.BadEntry) {
-            json.name("exception").value("");
-        } else {
-            json.name("exception").value(t.getClass().getName());
-        }
-        json.name("message").value(t.getMessage() == null ? "" : t.getMessage());
-        json.name("stack").beginArray();
-        if (!(t instanceof EntryPoint.BadEntry)) {
-            StackTraceElement[] frames = t.getStackTrace();
-            for (int i = 0; i < Math.min(STACK_FRAMES, frames.length); i++) {
-                json.value(frames[i].toString());
-            }
-        }
-        json.endArray().endObject();
+    static Failure timedOut(long millis, StackTraceElement[] at, boolean stillRunning) {
+        String message = "still running after " + millis + " ms; interrupted"
+                + (stillRunning ? ", and still running (its thread is left behind)" : ", then it ended");
+        String[] stack = Cause.frames(at, STACK_FRAMES);
+        return new Failure(TASK_TIMED_OUT, "", message, stack, new Cause[] {new Cause("", message, stack)}, null);
     }
 }

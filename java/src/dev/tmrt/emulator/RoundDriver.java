@@ -13,9 +13,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The JVM half of {@code tmrt emulate}: the Rust host creates one driver and calls {@link
- * #runRound} once per round, then {@link #finish}. Each call returns JSON that the host parses
- * into {@code runtime::emulator} values; the host decides what to print and what it means.
+ * The JVM half of {@code tmrt emulate}'s plain mode: the Rust host creates one driver and calls
+ * {@link #baseline}, {@link #runRound} once per round, then {@link #finish}. Each call returns a
+ * plain object ({@link RoundResult}, {@link RunSnapshot}) whose fields the host reads through JNI
+ * into {@code runtime::emulator} values, the agent's report among them as the agent wrote it;
+ * the host decides what to print and what it means.
  *
  * <p>A round is a job (re)start in a session cluster: a fresh user-code classloader over the job
  * jars, made like Flink's {@code FlinkUserCodeClassLoaders} with the configured resolve order and
@@ -130,50 +132,64 @@ public final class RoundDriver {
         mm.releaseAllMemory(owner);
         mm.availableMemory();
         mm.shutdown();
-        new JsonWriter().beginObject().name("w").value("\u0001").raw(null).value(0).value(true).endObject().toString();
-        JvmFigures.write(new JsonWriter());
+        new RoundResult(0, 0, new SlotResult[] {new SlotResult(0, 0, null, new SlotResult.Leftover[] {new SlotResult.Leftover("", 0)})},
+                null, new Failure[0], "", 0);
+        new RunSnapshot("", true, new int[0]);
         aliveLoaders();
+        roundsAlive();
         Telemetry.snapshot().toJson();
     }
 
     /**
-     * The JVM before the first round, after a full GC: {@code {"figures": {...}, "agent":
-     * report}}; the host leaves the loaders the agent already knows out of this job's verdict.
+     * The JVM before the first round, after a full GC: the agent's report (the host leaves the
+     * loaders it already knows out of this job's verdict).
      */
-    public String baseline() {
+    public RunSnapshot baseline() {
         fullGc();
-        JsonWriter json = new JsonWriter();
-        json.beginObject().name("figures");
-        JvmFigures.write(json);
-        json.name("agent").raw(Telemetry.snapshot().toJson());
-        json.name("exit_intercepted").value(exitIntercepted);
-        return json.endObject().toString();
+        return new RunSnapshot(Telemetry.snapshot().toJson(), exitIntercepted, new int[0]);
     }
 
-    /** Runs round {@code round} (from 1) in every slot and returns its record as JSON. */
-    public String runRound(int round) throws InterruptedException, IOException {
+    /** Runs round {@code round} (from 1) in every slot and returns what it observed. */
+    public RoundResult runRound(int round) throws InterruptedException, IOException {
         long start = System.nanoTime();
-        JsonWriter json = new JsonWriter();
-        json.beginObject().name("round").value(round).name("slots").beginArray();
-        runSlots(round, json);
-        json.endArray();
+        ExitInterceptor.drain();
+        SlotResult[] results = runSlots(round);
         // runSlots has returned: no frame of this thread refers to the round's loader any more
         // (a dead local of a running frame would still be a GC root).
         fullGc();
         settle(ROUND_SETTLE_MILLIS);
-        json.name("after");
-        JvmFigures.write(json);
-        json.name("loaders_alive").value(aliveLoaders());
-        json.name("millis").value((System.nanoTime() - start) / 1_000_000);
-        return json.endObject().toString();
+        Failure[] incidents = incidents(round, results);
+        String report = Telemetry.snapshot().toJson();
+        return new RoundResult(
+                round, (System.nanoTime() - start) / 1_000_000, results, null, incidents, report, aliveLoaders());
+    }
+
+    /**
+     * The incidents of the round, but those a slot's own failure already reports (an exit from
+     * the task's thread fails the task with the same kind).
+     */
+    private Failure[] incidents(int round, SlotResult[] results) {
+        List<Failure> out = new ArrayList<>();
+        for (Failure f : ExitInterceptor.drain()) {
+            boolean reported = false;
+            for (SlotResult r : results) {
+                if (r.failure != null && r.failure.kind.equals(f.kind) && SlotRun.threadName(r.slot, round).equals(f.thread)) {
+                    reported = true;
+                }
+            }
+            if (!reported) {
+                out.add(f);
+            }
+        }
+        return out.toArray(new Failure[0]);
     }
 
     /**
      * The round's work: a fresh user-code loader, the entry in every slot's thread, then the
-     * loader closed and the slots freed. Writes the slots' outcomes; keeps only a weak
+     * loader closed and the slots freed. Returns the slots' outcomes; keeps only a weak
      * reference to the loader.
      */
-    private void runSlots(int round, JsonWriter json) throws InterruptedException, IOException {
+    private SlotResult[] runSlots(int round) throws InterruptedException, IOException {
         URLClassLoader loader = UserCodeClassLoaders.create(
                 resolveOrder, jars, RoundDriver.class.getClassLoader(), parentFirstPatterns, checkLeakedClassLoader);
         Object[] owners = new Object[slots.length];
@@ -184,7 +200,7 @@ public final class RoundDriver {
             runs[s] = new SlotRun(entryClass, args, loader, slots[s], s, slots.length, round, owners[s]);
             threads[s] = runs[s].start(s, round);
         }
-        String[] timedOut = awaitTasks(threads);
+        Failure[] timedOut = awaitTasks(threads);
         loader.close();
         List<WeakReference<ClassLoader>> refs = new ArrayList<>();
         refs.add(new WeakReference<>(loader));
@@ -196,15 +212,15 @@ public final class RoundDriver {
             }
         }
         loaders.add(refs);
+        SlotResult[] results = new SlotResult[slots.length];
         for (int s = 0; s < slots.length; s++) {
-            json.beginObject()
-                    .name("slot").value(s)
-                    .name("millis").value(timedOut[s] != null ? taskTimeoutMillis : runs[s].millis)
-                    .name("failure").raw(timedOut[s] != null ? timedOut[s] : runs[s].failureJson)
-                    .name("leftover").beginArray();
-            freeSlot(s, owners[s], json);
-            json.endArray().endObject();
+            results[s] = new SlotResult(
+                    s,
+                    timedOut[s] != null ? taskTimeoutMillis : runs[s].millis,
+                    timedOut[s] != null ? timedOut[s] : runs[s].failure,
+                    freeSlot(s, owners[s]));
         }
+        return results;
     }
 
     /**
@@ -212,8 +228,8 @@ public final class RoundDriver {
      * interrupted and given {@link #INTERRUPT_GRACE_MILLIS}; its failure (with the stack it was
      * at) is returned at its slot's index, null for tasks that ended in time.
      */
-    private String[] awaitTasks(Thread[] threads) throws InterruptedException {
-        String[] timedOut = new String[threads.length];
+    private Failure[] awaitTasks(Thread[] threads) throws InterruptedException {
+        Failure[] timedOut = new Failure[threads.length];
         long deadline = System.nanoTime() + taskTimeoutMillis * 1_000_000L;
         for (int s = 0; s < threads.length; s++) {
             if (taskTimeoutMillis <= 0) {
@@ -239,23 +255,24 @@ public final class RoundDriver {
      * task's owner left (pages and reservations) is released and reported, anything other
      * owners still hold is reported, and the slot's memory manager is shut down and replaced by
      * a fresh one for the next round (so it keeps no reference to the job's owner objects).
-     * Each leftover is written as {@code {"owner","pages"}}.
      */
-    private void freeSlot(int s, Object owner, JsonWriter json) {
+    private SlotResult.Leftover[] freeSlot(int s, Object owner) {
+        List<SlotResult.Leftover> left = new ArrayList<>();
         MemoryManager mm = slots[s];
         long before = mm.availableMemory();
         mm.releaseAll(owner);
         mm.releaseAllMemory(owner);
         long freed = mm.availableMemory() - before;
         if (freed > 0) {
-            json.beginObject().name("owner").value(owner.toString()).name("pages").value(pages(freed)).endObject();
+            left.add(new SlotResult.Leftover(owner.toString(), pages(freed)));
         }
         long held = mm.getMemorySize() - mm.availableMemory();
         if (held > 0) {
-            json.beginObject().name("owner").value(mm.usageReport()).name("pages").value(pages(held)).endObject();
+            left.add(new SlotResult.Leftover(mm.usageReport(), pages(held)));
         }
         mm.shutdown();
         slots[s] = MemoryManager.create(slotBytes[s], pageSize);
+        return left.toArray(new SlotResult.Leftover[0]);
     }
 
     /**
@@ -301,26 +318,34 @@ public final class RoundDriver {
         return false;
     }
 
-    /**
-     * Ends the run: the agent forces {@code gcCycles} full collections and reports every loader
-     * (its JSON report), then the slots' pools are shut down. Returns {@code {"agent": report,
-     * "rounds_alive": [rounds whose loader is still reachable]}}.
-     */
-    public String finish(int gcCycles) throws InterruptedException {
-        settle(SETTLE_MILLIS);
-        String report = Telemetry.collectAndSnapshot(gcCycles).toJson();
-        JsonWriter json = new JsonWriter();
-        json.beginObject().name("agent").raw(report).name("rounds_alive").beginArray();
+    /** Rounds whose user-code loader is still reachable, from 1. */
+    private int[] roundsAlive() {
+        List<Integer> alive = new ArrayList<>();
         for (int i = 0; i < loaders.size(); i++) {
             if (anyAlive(loaders.get(i))) {
-                json.value(i + 1);
+                alive.add(i + 1);
             }
         }
-        json.endArray().endObject();
+        int[] out = new int[alive.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = alive.get(i);
+        }
+        return out;
+    }
+
+    /**
+     * Ends the run: the agent forces {@code gcCycles} full collections and reports every loader
+     * (its JSON report), then the slots' pools are shut down. Returns that report and the rounds
+     * whose user-code loader is still reachable.
+     */
+    public RunSnapshot finish(int gcCycles) throws InterruptedException {
+        settle(SETTLE_MILLIS);
+        String report = Telemetry.collectAndSnapshot(gcCycles).toJson();
+        int[] alive = roundsAlive();
         for (MemoryManager mm : slots) {
             mm.shutdown();
         }
-        return json.toString();
+        return new RunSnapshot(report, exitIntercepted, alive);
     }
 
     /**

@@ -5,9 +5,9 @@ import java.lang.ref.WeakReference;
 
 /**
  * One slot's task in one round, run in its own thread (named like a Flink task thread) whose
- * context classloader is the round's user-code loader. What the task threw is rendered to JSON
- * inside the thread, so that no exception object (whose class may come from the job) outlives
- * the round and keeps its classloader alive.
+ * context classloader is the round's user-code loader. What the task threw is described as plain
+ * strings inside the thread, so that no exception object (whose class may come from the job)
+ * outlives the round and keeps its classloader alive.
  */
 final class SlotRun implements Runnable {
     private final String entryClass;
@@ -15,8 +15,8 @@ final class SlotRun implements Runnable {
     private final ClassLoader loader;
     private final TaskContext ctx;
 
-    /** The failure as JSON, or null when the task completed. */
-    volatile String failureJson;
+    /** The failure, or null when the task completed. */
+    volatile Failure failure;
     volatile long millis;
     /** The loader that defined the entry class, once loaded (weakly: the host must not keep it). */
     volatile WeakReference<ClassLoader> definingLoader;
@@ -36,15 +36,20 @@ final class SlotRun implements Runnable {
             definingLoader = new WeakReference<>(c.getClassLoader());
             EntryPoint.run(c, ctx, args);
         } catch (Throwable t) {
-            failureJson = Failures.render(t);
+            failure = Failures.ofTask(t);
         } finally {
             millis = (System.nanoTime() - start) / 1_000_000;
         }
     }
 
+    /** The name of slot {@code slot}'s task thread in round {@code round}. */
+    static String threadName(int slot, int round) {
+        return "tmrt-slot-" + slot + " (round " + round + ")";
+    }
+
     /** Starts the task in a new thread. */
     Thread start(int slot, int round) {
-        Thread t = new Thread(this, "tmrt-slot-" + slot + " (round " + round + ")");
+        Thread t = new Thread(this, threadName(slot, round));
         t.setContextClassLoader(loader);
         t.setDaemon(false);
         t.start();
