@@ -60,6 +60,8 @@ public final class MemoryManager {
 
     private static final Cleaner CLEANER = Cleaner.create();
     private static final int MIN_PURGE_AT = 64;
+    /** Batches up to this size are allocated on the page table in Java, larger ones natively. */
+    private static final int JAVA_BATCH_MAX = 64;
 
     private final long handle;
     private final long memorySize;
@@ -135,10 +137,14 @@ public final class MemoryManager {
             }
             long[] bits = new long[room];
             Segment[] made = new Segment[room];
-            synchronized (lock) {
-                nativeAllocate(handle, ownerId(owner), numPages, bits);
-                for (int i = 0; i < numPages; i++) {
-                    made[i] = newSegment(owner, bits[i]);
+            if (!allocateBatch(owner, numPages, bits, made)) {
+                synchronized (lock) {
+                    long id = ownerId(owner);
+                    nativeAllocate(handle, id, numPages, bits);
+                    lastOwner = new OwnerCache(owner, id);
+                    for (int i = 0; i < numPages; i++) {
+                        made[i] = newSegment(owner, bits[i]);
+                    }
                 }
             }
             addAllOrRelease(target, made);
@@ -166,6 +172,38 @@ public final class MemoryManager {
             }
             throw e;
         }
+    }
+
+    /**
+     * A small batch ({@code 2..}{@link #JAVA_BATCH_MAX} pages) for the cached owner on the shared
+     * page table, as {@link #allocateOne} does for one page: false (nothing taken) when the
+     * budget looks full, the pool is closed, or the owner is not the cached one; the caller then
+     * goes native under the lock.
+     */
+    private boolean allocateBatch(Object owner, int n, long[] bits, Segment[] made) {
+        if (n > JAVA_BATCH_MAX || table.claim(n) != PageTable.OK) {
+            return false;
+        }
+        // Read after claiming (see lastOwner); a miss gives the claim back before the lock.
+        OwnerCache cached = lastOwner;
+        if (cached == null || cached.owner != owner) {
+            table.unclaim(n);
+            return false;
+        }
+        table.popClaimed(n, bits);
+        try {
+            for (int i = 0; i < n; i++) {
+                made[i] = newSegment(owner, bits[i]);
+            }
+        } catch (Throwable t) {
+            // Out of heap between claiming and publishing: give the pages back, never lose them.
+            for (int i = 0; i < n; i++) {
+                table.giveBack(bits[i]);
+            }
+            throw t;
+        }
+        table.publish(bits, n, cached.id);
+        return true;
     }
 
     /** One page for {@code owner} through the shared page table (protocol.rs). */
@@ -270,9 +308,15 @@ public final class MemoryManager {
             checkNotFreed(batch[i]);
         }
         try {
-            // No Java lock, as in release(Segment): the native pool checks the whole batch
-            // (double releases, duplicates) and releases all of it or nothing.
-            nativeRelease(handle, bits, n);
+            // No Java lock and no JNI, as in release(Segment): the page table marks the whole
+            // batch releasing and frees all of it, or rolls back; a refused batch goes native for
+            // the exact error (double releases, duplicates, closed).
+            int r = table.releaseBatch(bits, n);
+            if (r == PageTable.DUE) {
+                nativeReturnMemoryIfDue(handle);
+            } else if (r != PageTable.OK) {
+                nativeRelease(handle, bits, n);
+            }
         } finally {
             Reference.reachabilityFence(this);
         }

@@ -430,7 +430,7 @@ public class MemoryManager {
         } else {
             OwnerSegments record = owners.lockOrCreate(owner);
             try {
-                if (!pages.reserve(record.id, size)) {
+                if (!pages.reserve(size)) {
                     throw new MemoryReservationException(String.format(NOT_ENOUGH, size, pages.available()));
                 }
                 record.reserved += size;
@@ -479,7 +479,7 @@ public class MemoryManager {
         try {
             long here = Math.min(bytes, record.reserved);
             if (here > 0) {
-                pages.releaseReserved(record.id, here);
+                pages.releaseReserved(here);
                 record.reserved -= here;
             }
         } finally {
