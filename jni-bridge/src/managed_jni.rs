@@ -216,23 +216,6 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeRelease<'local>(
     })
 }
 
-/// `static native long[] nativeReleaseAll(long handle, long owner)`: the released pages' bits.
-#[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseAll<'local>(
-    mut env: JNIEnv<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-    owner_id: jlong,
-) -> jlongArray {
-    jni_entry(&mut env, std::ptr::null_mut(), |env| {
-        let mut bits: Vec<jlong> = Vec::new();
-        pool(handle)?
-            .release_all_with(owner(owner_id), |p| bits.push(p.to_bits() as jlong))
-            .map_err(error)?;
-        long_array(env, &bits)
-    })
-}
-
 /// `static native void nativeReserve(long handle, long owner, long bytes)`.
 #[no_mangle]
 pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReserve<'local>(
@@ -265,65 +248,16 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseMemory<'l
     })
 }
 
-/// `static native long nativeReleaseAllMemory(long handle, long owner)`.
+/// `static native String nativeName(long handle)`: the pool's name, as its errors print it.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseAllMemory<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeName<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
-    owner_id: jlong,
-) -> jlong {
-    jni_entry(&mut env, 0, |_| {
-        Ok(pool(handle)?.release_all_memory(owner(owner_id)).map_err(error)? as jlong)
-    })
-}
-
-/// `static native long nativeAvailable(long handle)`.
-#[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeAvailable<'local>(
-    mut env: JNIEnv<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-) -> jlong {
-    jni_entry(&mut env, 0, |_| Ok(pool(handle)?.available_memory() as jlong))
-}
-
-/// `static native long[] nativeUsage(long handle)`: triples (owner, pages, reserved bytes).
-#[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeUsage<'local>(
-    mut env: JNIEnv<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-) -> jlongArray {
+) -> jobject {
     jni_entry(&mut env, std::ptr::null_mut(), |env| {
-        let report = pool(handle)?.usage();
-        usage_triples(env, &report)
-    })
-}
-
-/// `static native int nativeEmptyOwners(long handle, long[] ids, int count)`: moves the ids of
-/// owners holding nothing to the front of `ids` and returns how many there are (0 when the pool
-/// found no quiet moment: see `SlotPool::empty_owners_when_quiet`).
-#[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeEmptyOwners<'local>(
-    mut env: JNIEnv<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-    ids: JLongArray<'local>,
-    count: jint,
-) -> jint {
-    jni_entry(&mut env, 0, |env| {
-        let pool = pool(handle)?;
-        let raw = long_prefix(env, &ids, count)?;
-        let owners: Vec<OwnerId> = raw.iter().map(|id| owner(*id)).collect();
-        let Some(empty) = pool.empty_owners_when_quiet(&owners) else {
-            return Ok(0);
-        };
-        let (empty, held): (Vec<jlong>, Vec<jlong>) = raw.iter().partition(|id| empty.contains(&owner(**id)));
-        let n = empty.len() as jint;
-        let reordered: Vec<jlong> = empty.into_iter().chain(held).collect();
-        env.set_long_array_region(&ids, 0, &reordered)?;
-        Ok(n)
+        let name = pool(handle)?.slot().to_string();
+        Ok(env.new_string(name)?.into_raw())
     })
 }
 

@@ -49,6 +49,20 @@ impl SharedTable {
         result
     }
 
+    /// The reserved total and the blocked pages of the budget word, read together under the
+    /// lock word (a reservation changes both under it; checks compare them).
+    pub(crate) fn reserved_and_blocked(&self) -> (u64, u32) {
+        let lock = self.word(RES_LOCK);
+        let mut spins = 0u32;
+        while lock.compare_exchange_weak(0, 1, Acquire, Relaxed).is_err() {
+            spins += 1;
+            wait(spins);
+        }
+        let seen = (self.word(RESERVED).load(Relaxed), blocked(self.budget()));
+        lock.store(0, Release);
+        seen
+    }
+
     fn change_reserved_locked(&self, add: u64, sub: u64) -> Result<u64, Refused> {
         let before = self.word(RESERVED).load(Relaxed);
         let size = self.size_bytes();

@@ -4,7 +4,7 @@
 //! the per-owner numbers of the reservations made through it (rare operations: a mutex).
 
 use super::SlotPool;
-use crate::managed::protocol::{blocked, blocked_pages};
+use crate::managed::protocol::blocked_pages;
 use crate::managed::table_reserve::Refused;
 use crate::managed::{ManagedMemoryError, OwnerId};
 
@@ -74,11 +74,11 @@ impl SlotPool {
     pub(super) fn check_reservations(&self) -> Result<(), String> {
         let res = self.reservations.lock();
         let sum: u64 = res.values().sum();
-        let total = self.core.table.reserved();
+        // Java reserves on the table without this map's lock: read both under the table's.
+        let (total, blocked) = self.core.table.reserved_and_blocked();
         if sum > total || res.values().any(|b| *b == 0) {
             return Err(format!("owners reserve {sum} bytes, total says {total}"));
         }
-        let blocked = blocked(self.core.table.budget());
         let table = &self.core.table;
         if !table.is_closed() && blocked != blocked_pages(table.total(), self.size, self.page_size.shift(), total) {
             return Err(format!("{total} reserved bytes but {blocked} blocked pages"));

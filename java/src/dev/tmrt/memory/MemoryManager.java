@@ -6,8 +6,6 @@ import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.IdentityHashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -18,25 +16,20 @@ import java.util.Map;
  * {@link Segment}, {@code MemoryReservationException} and {@link MemoryAllocationException} come
  * from this package).
  *
- * <p><b>Owners.</b> The native pool knows owners by number. Each memory manager maps owner
- * objects to numbers by identity (an {@link IdentityHashMap}; Flink's map uses
- * {@code equals}, which is the same for its owners, operators and tasks that do not override
- * it); numbers are never reused. The last owner used is cached (one volatile read, no lock).
- * Owners that hold nothing any more are dropped from the map in batches (one native call)
- * whenever the map has doubled, so the map stays bounded without a native call per release.
+ * <p>This class is the API: argument checks, errors, and the order of the steps. Who holds what
+ * is {@link Owners} (one {@link OwnerRecord} per owner: its segments and reserved bytes); the
+ * pages and the byte budget are the native pool's page table, which lives in shared memory and is
+ * operated on right here ({@link PageTable}, a port of {@code runtime/src/managed/protocol.rs}):
+ * single pages, batches of up to {@value #JAVA_BATCH_MAX} pages, batch releases and reservations
+ * cost no JNI call. Larger batches, a budget that looks full, and refused operations cross JNI
+ * once (a batch as one {@code long[]}), and the native pool produces the exact error texts. The
+ * native side knows at every moment which owner number holds which page (the owner is in the
+ * page's state word) and the total of reserved bytes.
  *
- * <p><b>Single pages without JNI.</b> The native pool's page table lives in shared memory, and
- * allocating or releasing ONE page runs the pool's lock-free protocol right here
- * ({@link PageTable}, a port of {@code runtime/src/managed/protocol.rs}): no JNI call, no lock.
- * The native side still knows at every moment which owner holds which page (the owner is in the
- * page's state word). Errors (over budget, double release, shut down) are produced by the
- * native pool, so their texts are the same either way.
- *
- * <p><b>Threads.</b> All operations are thread-safe; everything else crosses JNI once, whatever
- * the number of pages: a batch of page handles travels as one {@code long[]}. Operations that
- * name a new owner take this memory manager's monitor (for the owner map); releasing segments
- * takes no Java lock at all: a CAS on the page's state word (generation and holder) makes
- * exactly one of two racing releases succeed.
+ * <p><b>Threads.</b> All operations are thread-safe. An owner's record is locked (one CAS) while
+ * its segments change; the page table's CAS on a page's state word (generation and holder) is
+ * the arbiter of a page. A segment that is no longer in its owner's record was released already,
+ * so of two racing releases of one segment exactly one succeeds.
  *
  * <p><b>Differences from Flink.</b> Misuse is an error where Flink ignores it: releasing a
  * segment twice throws {@link IllegalStateException}, releasing another memory manager's segment
@@ -59,27 +52,20 @@ public final class MemoryManager {
     public static final int MIN_PAGE_SIZE = 4 * 1024;
 
     private static final Cleaner CLEANER = Cleaner.create();
-    private static final int MIN_PURGE_AT = 64;
     /** Batches up to this size are allocated on the page table in Java, larger ones natively. */
-    private static final int JAVA_BATCH_MAX = 64;
+    static final int JAVA_BATCH_MAX = 64;
+    private static final String SHUT_DOWN = "Memory manager has been shut down.";
 
     private final long handle;
     private final long memorySize;
     private final int pageSize;
     private final long base;
-    private final Object lock = new Object();
-    /** The shared page table (single pages are allocated and released here, without JNI). */
+    private final String name;
+    /** The shared page table (see the class documentation). */
     private final PageTable table;
-    /**
-     * The last owner and its number. Read after claiming the budget, so that an owner purge,
-     * which waits until every claim is published in the table, sees the page (see
-     * {@link #purgeEmptyOwners()}).
-     */
-    private volatile OwnerCache lastOwner;
-    /** Owner objects by identity, to their native numbers (guarded by {@code lock}). */
-    private final IdentityHashMap<Object, Long> ownerIds = new IdentityHashMap<>();
-    private long nextOwnerId = 1;
-    private int purgeAt = MIN_PURGE_AT;
+    private final Owners owners = new Owners();
+    /** The owner map (for tests: its size shows that it stays bounded). */
+    private final Map<Object, OwnerRecord> ownerIds = owners.records;
     private volatile boolean shutdown;
 
     private MemoryManager(long handle, long memorySize, int pageSize) {
@@ -88,6 +74,7 @@ public final class MemoryManager {
         this.memorySize = memorySize;
         this.pageSize = pageSize;
         this.base = nativeBase(handle);
+        this.name = nativeName(handle);
         this.table = new PageTable(nativeTableAddress(handle), nativeTableLength(handle));
     }
 
@@ -129,30 +116,19 @@ public final class MemoryManager {
         if (numPages != 1 && target instanceof ArrayList) {
             ((ArrayList<Segment>) target).ensureCapacity(target.size() + room);
         }
+        Segment[] made;
         try {
             if (numPages == 1) {
-                Segment one = allocateOne(owner);
-                addAllOrRelease(target, new Segment[] {one});
-                return;
+                made = new Segment[] {allocateOne(owner)};
+            } else {
+                made = allocateMany(owner, numPages, room);
             }
-            long[] bits = new long[room];
-            Segment[] made = new Segment[room];
-            if (!allocateBatch(owner, numPages, bits, made)) {
-                synchronized (lock) {
-                    long id = ownerId(owner);
-                    nativeAllocate(handle, id, numPages, bits);
-                    lastOwner = new OwnerCache(owner, id);
-                    for (int i = 0; i < numPages; i++) {
-                        made[i] = newSegment(owner, bits[i]);
-                    }
-                }
-            }
-            addAllOrRelease(target, made);
         } catch (MemoryAllocationException e) {
             throw new MemoryAllocationException(e.getMessage() + " [" + nameOwner(owner) + "]");
         } finally {
             Reference.reachabilityFence(this);
         }
+        addAllOrRelease(target, made);
     }
 
     /**
@@ -174,77 +150,69 @@ public final class MemoryManager {
         }
     }
 
-    /**
-     * A small batch ({@code 2..}{@link #JAVA_BATCH_MAX} pages) for the cached owner on the shared
-     * page table, as {@link #allocateOne} does for one page: false (nothing taken) when the
-     * budget looks full, the pool is closed, or the owner is not the cached one; the caller then
-     * goes native under the lock.
-     */
-    private boolean allocateBatch(Object owner, int n, long[] bits, Segment[] made) {
-        if (n > JAVA_BATCH_MAX || table.claim(n) != PageTable.OK) {
-            return false;
-        }
-        // Read after claiming (see lastOwner); a miss gives the claim back before the lock.
-        OwnerCache cached = lastOwner;
-        if (cached == null || cached.owner != owner) {
-            table.unclaim(n);
-            return false;
-        }
-        table.popClaimed(n, bits);
+    /** One page for {@code owner}: the parked hot page, else a claim on the page table. */
+    private Segment allocateOne(Object owner) throws MemoryAllocationException {
+        OwnerRecord r = owners.lockOrCreate(owner);
         try {
-            for (int i = 0; i < n; i++) {
-                made[i] = newSegment(owner, bits[i]);
+            long bits = table.takeHot();
+            if (bits == PageTable.NO_PAGE) {
+                if (table.claimOne() != PageTable.OK) {
+                    // Over budget or shut down: the native pool says which, with Flink's text (or
+                    // succeeds, if pages came back meanwhile).
+                    Segment s = newSegment(r, owner, nativeAllocateOne(handle, r.id));
+                    r.add(s);
+                    return s;
+                }
+                bits = table.popClaimed();
             }
-        } catch (Throwable t) {
-            // Out of heap between claiming and publishing: give the pages back, never lose them.
-            for (int i = 0; i < n; i++) {
-                table.giveBack(bits[i]);
+            Segment s;
+            try {
+                s = newSegment(r, owner, bits);
+            } catch (Throwable t) {
+                // Out of heap between claiming and publishing: give the page back, never lose it.
+                table.giveBack(bits);
+                throw t;
             }
-            throw t;
+            table.publish(bits, r.id);
+            r.add(s);
+            return s;
+        } finally {
+            r.unlock();
         }
-        table.publish(bits, n, cached.id);
-        return true;
     }
 
-    /** One page for {@code owner} through the shared page table (protocol.rs). */
-    private Segment allocateOne(Object owner) throws MemoryAllocationException {
-        long bits = table.takeHot();
-        if (bits == PageTable.NO_PAGE && table.claimOne() != PageTable.OK) {
-            // Over budget or shut down: the native pool says which, with Flink's text (or
-            // succeeds, if pages came back meanwhile).
-            synchronized (lock) {
-                return newSegment(owner, nativeAllocateOne(handle, ownerId(owner)));
-            }
-        }
-        OwnerCache cached = lastOwner;
-        if (cached == null || cached.owner != owner) {
-            // Another owner than last time: give the claim back (an owner purge waits for
-            // claims to be published) and allocate natively under the lock, caching the owner.
-            if (bits == PageTable.NO_PAGE) {
-                table.unclaimOne();
-            } else {
-                table.giveBack(bits);
-            }
-            synchronized (lock) {
-                long id = ownerId(owner);
-                lastOwner = new OwnerCache(owner, id);
-                return newSegment(owner, nativeAllocateOne(handle, id));
-            }
-        }
-        long id = cached.id;
-        if (bits == PageTable.NO_PAGE) {
-            bits = table.popClaimed();
-        }
-        Segment s;
+    /** {@code n != 1} pages: up to {@link #JAVA_BATCH_MAX} on the page table, more natively. */
+    private Segment[] allocateMany(Object owner, int n, int room) throws MemoryAllocationException {
+        long[] bits = new long[room];
+        Segment[] made = new Segment[room];
+        OwnerRecord r = owners.lockOrCreate(owner);
         try {
-            s = newSegment(owner, bits);
-        } catch (Throwable t) {
-            // Out of heap between claiming and publishing: give the page back, never lose it.
-            table.giveBack(bits);
-            throw t;
+            if (n <= JAVA_BATCH_MAX && table.claim(n) == PageTable.OK) {
+                table.popClaimed(n, bits);
+                try {
+                    for (int i = 0; i < n; i++) {
+                        made[i] = newSegment(r, owner, bits[i]);
+                    }
+                } catch (Throwable t) {
+                    for (int i = 0; i < n; i++) {
+                        table.giveBack(bits[i]);
+                    }
+                    throw t;
+                }
+                table.publish(bits, n, r.id);
+            } else {
+                nativeAllocate(handle, r.id, n, bits);
+                for (int i = 0; i < n; i++) {
+                    made[i] = newSegment(r, owner, bits[i]);
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                r.add(made[i]);
+            }
+            return made;
+        } finally {
+            r.unlock();
         }
-        table.publish(bits, id);
-        return s;
     }
 
     /**
@@ -260,29 +228,38 @@ public final class MemoryManager {
         checkOwnSegment(segment);
         checkNotShutdown();
         checkNotFreed(segment);
+        OwnerRecord r = segment.record;
+        r.lock();
+        boolean held = r.remove(segment);
+        r.unlock();
+        if (!held) {
+            throw doubleRelease(segment);
+        }
+        releasePage(segment.bits);
+        segment.markFreed();
+    }
+
+    private void releasePage(long bits) {
         try {
-            // No Java lock and no JNI: a CAS on the page's state word is the arbiter. Of two
-            // racing releases of one segment, exactly one succeeds.
-            int r = table.release(segment.bits);
+            int r = table.release(bits);
             if (r == PageTable.DUE) {
                 nativeReturnMemoryIfDue(handle);
             } else if (r != PageTable.OK) {
                 // Refused and nothing changed: the native pool throws the exact error.
-                nativeReleaseOne(handle, segment.bits);
+                nativeReleaseOne(handle, bits);
             }
         } finally {
             Reference.reachabilityFence(this);
         }
-        segment.markFreed();
     }
 
     /**
-     * Releases a batch of segments, all or nothing (nulls are skipped), crossing JNI once; then
+     * Releases a batch of segments, all or nothing (nulls are skipped), on the page table; then
      * clears the collection as Flink does.
      *
-     * @throws IllegalStateException when one was already released (or appears twice), or after
-     *     shutdown; nothing is released then
-     * @throws IllegalArgumentException when one belongs to another memory manager
+     * @throws IllegalStateException when one was already released, or after shutdown
+     * @throws IllegalArgumentException when one belongs to another memory manager or appears twice;
+     *     nothing is released then
      */
     public void release(Collection<Segment> segments) {
         if (segments == null) {
@@ -299,27 +276,12 @@ public final class MemoryManager {
                 batch[n++] = s;
             }
         }
-        long[] bits = new long[n];
-        for (int i = 0; i < n; i++) {
-            bits[i] = batch[i].bits;
-        }
         checkNotShutdown();
         for (int i = 0; i < n; i++) {
             checkNotFreed(batch[i]);
         }
-        try {
-            // No Java lock and no JNI, as in release(Segment): the page table marks the whole
-            // batch releasing and frees all of it, or rolls back; a refused batch goes native for
-            // the exact error (double releases, duplicates, closed).
-            int r = table.releaseBatch(bits, n);
-            if (r == PageTable.DUE) {
-                nativeReturnMemoryIfDue(handle);
-            } else if (r != PageTable.OK) {
-                nativeRelease(handle, bits, n);
-            }
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        unregister(batch, n);
+        releasePages(batch, n);
         for (int i = 0; i < n; i++) {
             batch[i].markFreed();
         }
@@ -330,23 +292,92 @@ public final class MemoryManager {
         }
     }
 
+    /**
+     * Takes {@code batch[0..n)} out of their owners' records (one lock per run of one owner), or
+     * none of them: a segment that is not there (released already, or twice in the batch) puts
+     * the others back and throws.
+     */
+    private static void unregister(Segment[] batch, int n) {
+        OwnerRecord locked = null;
+        int done = 0;
+        try {
+            for (; done < n; done++) {
+                Segment s = batch[done];
+                if (s.record != locked) {
+                    if (locked != null) {
+                        locked.unlock();
+                    }
+                    locked = s.record;
+                    locked.lock();
+                }
+                if (!locked.remove(s)) {
+                    break;
+                }
+            }
+        } finally {
+            if (locked != null) {
+                locked.unlock();
+            }
+        }
+        if (done == n) {
+            return;
+        }
+        Segment bad = batch[done];
+        boolean twice = false;
+        for (int i = 0; i < done; i++) {
+            twice |= batch[i] == bad;
+        }
+        for (int i = 0; i < done; i++) {
+            OwnerRecord r = batch[i].record;
+            r.lock();
+            r.add(batch[i]);
+            r.unlock();
+        }
+        if (twice) {
+            throw new IllegalArgumentException(
+                    "segment (page " + bad.pageIndex() + ") appears twice in one release; nothing was released");
+        }
+        throw doubleRelease(bad);
+    }
+
+    /** Frees the pages of {@code segs[0..n)}, taken out of their records, all or nothing. */
+    private void releasePages(Segment[] segs, int n) {
+        long[] bits = new long[n];
+        for (int i = 0; i < n; i++) {
+            bits[i] = segs[i].bits;
+        }
+        try {
+            int r = table.releaseBatch(bits, n);
+            if (r == PageTable.DUE) {
+                nativeReturnMemoryIfDue(handle);
+            } else if (r != PageTable.OK) {
+                // Refused (shut down meanwhile): the native pool throws the exact error.
+                nativeRelease(handle, bits, n);
+            }
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
     /** Releases every segment {@code owner} holds (its reservations stay, as in Flink). */
     public void releaseAll(Object owner) {
         if (owner == null) {
             return;
         }
+        checkNotShutdown();
+        OwnerRecord r = owners.lockExisting(owner);
+        if (r == null) {
+            return;
+        }
+        Segment[] held;
         try {
-            synchronized (lock) {
-                checkNotShutdown();
-                Long id = ownerIds.get(owner);
-                if (id == null) {
-                    return;
-                }
-                // The segments of the released pages see it in the page table (Segment.isFreed).
-                nativeReleaseAll(handle, id);
-            }
+            held = r.takeAll();
         } finally {
-            Reference.reachabilityFence(this);
+            r.unlock();
+        }
+        releasePages(held, held.length);
+        for (Segment s : held) {
+            s.markFreed();
         }
     }
 
@@ -361,16 +392,26 @@ public final class MemoryManager {
         if (bytes < 0) {
             throw new IllegalArgumentException("Cannot reserve a negative number of bytes: " + bytes);
         }
+        checkNotShutdown();
+        OwnerRecord r = owners.lockOrCreate(owner);
+        long got;
         try {
-            synchronized (lock) {
-                checkNotShutdown();
-                nativeReserve(handle, ownerId(owner), bytes);
+            got = table.changeReserved(bytes, 0);
+            if (got >= 0) {
+                r.reserved += bytes;
+                return;
             }
-        } catch (MemoryReservationException e) {
-            throw new MemoryReservationException(e.getMessage() + " [" + nameOwner(owner) + "]");
         } finally {
+            r.unlock();
             Reference.reachabilityFence(this);
         }
+        if (got == PageTable.CLOSED_TABLE) {
+            throw new IllegalStateException(SHUT_DOWN + " (" + name + ")");
+        }
+        throw new MemoryReservationException(String.format(
+                "Could not allocate %d bytes, only %d bytes are remaining (%s, owner %d). This usually indicates "
+                        + "that you are requesting more memory than you have reserved. [%s]",
+                bytes, PageTable.lastAvailable(), name, r.id, nameOwner(owner)));
     }
 
     /**
@@ -385,26 +426,32 @@ public final class MemoryManager {
         if (bytes < 0) {
             throw new IllegalArgumentException("Cannot release a negative number of bytes: " + bytes);
         }
+        checkNotShutdown();
+        OwnerRecord r = owners.lockExisting(owner);
+        if (r == null) {
+            if (bytes > 0) {
+                throw new IllegalStateException(
+                        "owner " + owner + " releases " + bytes + " bytes but has no memory reserved");
+            }
+            return;
+        }
+        long had;
         try {
-            synchronized (lock) {
-                checkNotShutdown();
-                Long id = ownerIds.get(owner);
-                if (id == null) {
-                    if (bytes > 0) {
-                        throw new IllegalStateException(
-                                "owner " + owner + " releases " + bytes + " bytes but has no memory reserved");
-                    }
-                    return;
+            had = r.reserved;
+            if (had >= bytes) {
+                if (bytes > 0) {
+                    table.changeReserved(0, bytes);
+                    r.reserved = had - bytes;
                 }
-                try {
-                    nativeReleaseMemory(handle, id, bytes);
-                } catch (IllegalStateException e) {
-                    throw new IllegalStateException(e.getMessage() + " [" + nameOwner(owner) + "]");
-                }
+                return;
             }
         } finally {
+            r.unlock();
             Reference.reachabilityFence(this);
         }
+        throw new IllegalStateException(String.format(
+                "%s: owner %d releases %d bytes but has only %d bytes reserved [%s]",
+                name, r.id, bytes, had, nameOwner(owner)));
     }
 
     /** Gives back all of {@code owner}'s reservation (Flink's {@code releaseAllMemory}). */
@@ -412,15 +459,18 @@ public final class MemoryManager {
         if (owner == null) {
             return;
         }
+        checkNotShutdown();
+        OwnerRecord r = owners.lockExisting(owner);
+        if (r == null) {
+            return;
+        }
         try {
-            synchronized (lock) {
-                checkNotShutdown();
-                Long id = ownerIds.get(owner);
-                if (id != null) {
-                    nativeReleaseAllMemory(handle, id);
-                }
+            if (r.reserved > 0) {
+                table.changeReserved(0, r.reserved);
+                r.reserved = 0;
             }
         } finally {
+            r.unlock();
             Reference.reachabilityFence(this);
         }
     }
@@ -428,7 +478,7 @@ public final class MemoryManager {
     /** Bytes neither in pages nor reserved (0 after shutdown). */
     public long availableMemory() {
         try {
-            return nativeAvailable(handle);
+            return table.available();
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -446,7 +496,7 @@ public final class MemoryManager {
 
     /** Whether no owner holds any page or reservation. */
     public boolean verifyEmpty() {
-        return usage().length == 0;
+        return owners.usage().length == 0;
     }
 
     /**
@@ -454,7 +504,7 @@ public final class MemoryManager {
      * {@code "empty"}.
      */
     public String usageReport() {
-        return describe(usage());
+        return describe(owners.usage());
     }
 
     /**
@@ -464,26 +514,30 @@ public final class MemoryManager {
      * reported on {@code System.err}, per owner. Calling it again does nothing.
      */
     public void shutdown() {
-        long[] leaks;
-        try {
-            synchronized (lock) {
-                if (shutdown) {
-                    return;
-                }
-                shutdown = true;
-                try {
-                    // Held pages become leaked in the page table: their segments see it (isFreed).
-                    leaks = nativeShutdown(handle);
-                    if (leaks.length > 0) {
-                        System.err.println("tmrt MemoryManager shut down with memory still held: " + describe(leaks));
+        String leaks;
+        synchronized (owners) {
+            if (shutdown) {
+                return;
+            }
+            shutdown = true;
+            long[] held = owners.usage();
+            leaks = held.length == 0 ? null : describe(held);
+            try {
+                // Held pages become leaked in the page table: their segments see it (isFreed).
+                nativeShutdown(handle);
+            } finally {
+                Reference.reachabilityFence(this);
+                for (OwnerRecord r : owners.clear()) {
+                    r.lock();
+                    for (Segment s : r.takeAll()) {
+                        s.markFreed();
                     }
-                } finally {
-                    ownerIds.clear();
-                    lastOwner = null;
+                    r.unlock();
                 }
             }
-        } finally {
-            Reference.reachabilityFence(this);
+        }
+        if (leaks != null) {
+            System.err.println("tmrt MemoryManager shut down with memory still held: " + leaks);
         }
     }
 
@@ -511,37 +565,20 @@ public final class MemoryManager {
         }
     }
 
-    private long[] usage() {
-        try {
-            synchronized (lock) {
-                return nativeUsage(handle);
-            }
-        } finally {
-            Reference.reachabilityFence(this);
-        }
-    }
-
-    /** Owner lines from native triples (owner id, pages, reserved bytes). */
+    /** Owner lines from triples (owner id, pages, reserved bytes). */
     private String describe(long[] triples) {
         if (triples.length == 0) {
             return "empty";
         }
         StringBuilder sb = new StringBuilder();
-        synchronized (lock) {
-            for (int i = 0; i < triples.length; i += 3) {
-                Object owner = null;
-                for (Map.Entry<Object, Long> e : ownerIds.entrySet()) {
-                    if (e.getValue() == triples[i]) {
-                        owner = e.getKey();
-                    }
-                }
-                if (sb.length() > 0) {
-                    sb.append("; ");
-                }
-                sb.append("owner ").append(owner == null ? "#" + triples[i] : describeOwner(owner))
-                        .append(": ").append(triples[i + 1]).append(" pages, ")
-                        .append(triples[i + 2]).append(" reserved bytes");
+        for (int i = 0; i < triples.length; i += 3) {
+            Object owner = owners.ownerOf(triples[i]);
+            if (sb.length() > 0) {
+                sb.append("; ");
             }
+            sb.append("owner ").append(owner == null ? "#" + triples[i] : describeOwner(owner))
+                    .append(": ").append(triples[i + 1]).append(" pages, ")
+                    .append(triples[i + 2]).append(" reserved bytes");
         }
         return sb.toString();
     }
@@ -559,63 +596,15 @@ public final class MemoryManager {
         }
     }
 
-    /** "owner N is DESCRIPTION": the native id, as errors print it, and the owner object. */
+    /** "owner N is DESCRIPTION": the owner's number, as errors print it, and the owner object. */
     private String nameOwner(Object owner) {
-        Long id;
-        synchronized (lock) {
-            id = ownerIds.get(owner);
-        }
-        return "owner " + (id == null ? "?" : id) + " is " + describeOwner(owner);
+        long id = owners.idOf(owner);
+        return "owner " + (id < 0 ? "?" : id) + " is " + describeOwner(owner);
     }
 
-    private Segment newSegment(Object owner, long bits) {
+    private Segment newSegment(OwnerRecord r, Object owner, long bits) {
         int index = (int) bits;
-        return new Segment(this, owner, bits, base + (long) index * pageSize, pageSize);
-    }
-
-    /** The native number of {@code owner}, made on first use; call under lock. */
-    private long ownerId(Object owner) {
-        Long id = ownerIds.get(owner);
-        if (id != null) {
-            return id;
-        }
-        if (ownerIds.size() >= purgeAt) {
-            purgeEmptyOwners();
-        }
-        if (nextOwnerId > PageTable.MAX_OWNER_ID) {
-            throw new IllegalStateException("this memory manager has used all " + PageTable.MAX_OWNER_ID + " owner ids");
-        }
-        long fresh = nextOwnerId++;
-        ownerIds.put(owner, fresh);
-        return fresh;
-    }
-
-    /**
-     * Drops owners that hold nothing any more, with one native call; call under lock. The cache
-     * is cleared first; the native side then waits for a moment when every budget claim is
-     * published in the page table (else it drops nothing), so an allocation that read the old
-     * cache (after claiming) is seen holding its page.
-     */
-    private void purgeEmptyOwners() {
-        lastOwner = null;
-        long[] ids = new long[ownerIds.size()];
-        int n = 0;
-        for (Long id : ownerIds.values()) {
-            ids[n++] = id;
-        }
-        int empty = nativeEmptyOwners(handle, ids, n);
-        if (empty > 0) {
-            java.util.HashSet<Long> gone = new java.util.HashSet<>();
-            for (int i = 0; i < empty; i++) {
-                gone.add(ids[i]);
-            }
-            for (Iterator<Long> it = ownerIds.values().iterator(); it.hasNext(); ) {
-                if (gone.contains(it.next())) {
-                    it.remove();
-                }
-            }
-        }
-        purgeAt = Math.max(MIN_PURGE_AT, ownerIds.size() * 2);
+        return new Segment(this, r, owner, bits, base + (long) index * pageSize, pageSize);
     }
 
     private void checkOwnSegment(Segment s) {
@@ -627,25 +616,18 @@ public final class MemoryManager {
 
     private static void checkNotFreed(Segment s) {
         if (s.freed) {
-            throw new IllegalStateException(
-                    "segment (page " + s.pageIndex() + ") was already released: double release");
+            throw doubleRelease(s);
         }
+    }
+
+    private static IllegalStateException doubleRelease(Segment s) {
+        return new IllegalStateException(
+                "segment (page " + s.pageIndex() + ") was already released: double release");
     }
 
     private void checkNotShutdown() {
         if (shutdown) {
-            throw new IllegalStateException("Memory manager has been shut down.");
-        }
-    }
-
-    /** The last owner and its number (immutable, published through a volatile field). */
-    private static final class OwnerCache {
-        final Object owner;
-        final long id;
-
-        OwnerCache(Object owner, long id) {
-            this.owner = owner;
-            this.id = id;
+            throw new IllegalStateException(SHUT_DOWN);
         }
     }
 
@@ -667,6 +649,8 @@ public final class MemoryManager {
 
     private static native long nativeBase(long handle);
 
+    private static native String nativeName(long handle);
+
     private static native long nativeTableAddress(long handle);
 
     private static native long nativeTableLength(long handle);
@@ -682,19 +666,11 @@ public final class MemoryManager {
 
     private static native void nativeRelease(long handle, long[] bits, int count);
 
-    private static native long[] nativeReleaseAll(long handle, long owner);
-
+    /** The native pool's own reservation (per-owner map), for tests of its argument checks. */
     private static native void nativeReserve(long handle, long owner, long bytes) throws MemoryReservationException;
 
+    /** The native pool's own release of a reservation, for tests of its argument checks. */
     private static native void nativeReleaseMemory(long handle, long owner, long bytes);
-
-    private static native long nativeReleaseAllMemory(long handle, long owner);
-
-    private static native long nativeAvailable(long handle);
-
-    private static native long[] nativeUsage(long handle);
-
-    private static native int nativeEmptyOwners(long handle, long[] ids, int count);
 
     private static native long[] nativeShutdown(long handle);
 

@@ -34,9 +34,14 @@ public final class Segment {
     private final int size;
     volatile boolean freed;
     private ByteBuffer view;
+    /** The record of the owner that holds it (its lock guards {@link #slot}). */
+    final OwnerRecord record;
+    /** The position in {@link #record}, -1 once released there. */
+    int slot = -1;
 
-    Segment(MemoryManager manager, Object owner, long bits, long address, int size) {
+    Segment(MemoryManager manager, OwnerRecord record, Object owner, long bits, long address, int size) {
         this.manager = manager;
+        this.record = record;
         this.owner = owner;
         this.bits = bits;
         this.address = address;
