@@ -66,6 +66,8 @@ public final class MemoryManager {
     private final Owners owners = new Owners();
     /** The owner map (for tests: its size shows that it stays bounded). */
     private final Map<Object, OwnerRecord> ownerIds = owners.records;
+    /** Per page: a direct buffer over it, made on first access (see {@link #pageView}). */
+    private final java.util.concurrent.atomic.AtomicReferenceArray<ByteBuffer> views;
     private volatile boolean shutdown;
 
     private MemoryManager(long handle, long memorySize, int pageSize) {
@@ -76,6 +78,7 @@ public final class MemoryManager {
         this.base = nativeBase(handle);
         this.name = nativeName(handle);
         this.table = new PageTable(nativeTableAddress(handle), nativeTableLength(handle));
+        this.views = new java.util.concurrent.atomic.AtomicReferenceArray<>(table.total());
     }
 
     /**
@@ -557,6 +560,22 @@ public final class MemoryManager {
         }
     }
 
+    /**
+     * The direct buffer over the page of {@code s} (native byte order), made once per page with
+     * JNI and shared by the page's segments for absolute accesses (which change no buffer
+     * state); the caller checked that {@code s} is live.
+     */
+    ByteBuffer pageView(Segment s) {
+        int page = s.pageIndex();
+        ByteBuffer v = views.get(page);
+        if (v == null) {
+            v = newView(s).order(java.nio.ByteOrder.nativeOrder());
+            views.compareAndSet(page, null, v);
+        }
+        return v;
+    }
+
+    /** A new direct buffer over the page of live segment {@code s} (JNI). */
     ByteBuffer newView(Segment s) {
         try {
             return nativeBuffer(handle, s.bits);

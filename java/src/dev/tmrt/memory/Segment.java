@@ -33,7 +33,6 @@ public final class Segment {
     private final long address;
     private final int size;
     volatile boolean freed;
-    private ByteBuffer view;
     /** The record of the owner that holds it (its lock guards {@link #slot}). */
     final OwnerRecord record;
     /** The position in {@link #record}, -1 once released there. */
@@ -164,12 +163,7 @@ public final class Segment {
 
     private ByteBuffer view() {
         checkLive();
-        ByteBuffer v = view;
-        if (v == null) {
-            v = manager.newView(this).order(ByteOrder.nativeOrder());
-            view = v;
-        }
-        return v;
+        return manager.pageView(this);
     }
 
     private void checkRange(int offset, int length) {
