@@ -1,9 +1,11 @@
-//! JNI entry points of `dev.tmrt.memory.MemoryManager`: each converts its arguments, calls one
-//! operation of [`runtime::managed::SlotPool`], and converts the result. Policy lives in
-//! `runtime`; the Java class does the owner mapping and the segment objects.
+//! JNI entry points of `dev.tmrt.memory.MemoryManager` (creation, and the native pool's own
+//! checks that tests reach) and of `dev.tmrt.memory.Pages` (its pages: what the shared page table
+//! does not do in Java, and the exact errors of refused operations): each converts its arguments,
+//! calls one operation of [`runtime::managed::SlotPool`], and converts the result. Policy lives
+//! in `runtime`; the Java classes do the owner records and the segment objects.
 //!
-//! A memory manager is an `Arc<SlotPool>` whose raw pointer is the Java object's `handle`. The
-//! Java object frees it from a `Cleaner` once it is unreachable, and fences every call with
+//! A memory manager's pool is an `Arc<SlotPool>` whose raw pointer is the `handle` of its Java
+//! `Pages`, which frees it from a `Cleaner` once it is unreachable and fences every call with
 //! `Reference.reachabilityFence`, so a handle passed in here is always alive. Batches cross JNI
 //! once: page handles travel as `long[]` of [`Page::to_bits`] values.
 
@@ -112,7 +114,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeCreate<'local>(
 
 /// `static native void nativeFree(long handle)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeFree<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeFree<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -134,7 +136,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeLivePools<'local
 
 /// `static native long nativeBase(long handle)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeBase<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeBase<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -144,7 +146,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeBase<'local>(
 
 /// `static native long nativeAllocateOne(long handle, long owner)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeAllocateOne<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeAllocateOne<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -157,7 +159,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeAllocateOne<'loc
 
 /// `static native void nativeAllocate(long handle, long owner, int n, long[] out)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeAllocate<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeAllocate<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -187,7 +189,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeAllocate<'local>
 
 /// `static native void nativeReleaseOne(long handle, long bits)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseOne<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeReleaseOne<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -201,7 +203,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseOne<'loca
 
 /// `static native void nativeRelease(long handle, long[] bits, int count)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeRelease<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeRelease<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -250,7 +252,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseMemory<'l
 
 /// `static native String nativeName(long handle)`: the pool's name, as its errors print it.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeName<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeName<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -264,7 +266,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeName<'local>(
 /// `static native long nativeTableAddress(long handle)`: where the pool's shared page table is
 /// (`runtime::managed::protocol`); it lives as long as the pool.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeTableAddress<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeTableAddress<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -274,7 +276,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeTableAddress<'lo
 
 /// `static native long nativeTableLength(long handle)`: the page table's length in bytes.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeTableLength<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeTableLength<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -285,7 +287,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeTableLength<'loc
 /// `static native void nativeReturnMemoryIfDue(long handle)`: a Java release found the warm
 /// pages may exceed the policy (`SlotPool::return_memory_if_due`).
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReturnMemoryIfDue<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeReturnMemoryIfDue<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -298,7 +300,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReturnMemoryIfDu
 
 /// `static native long[] nativeShutdown(long handle)`: closes the pool, returns the leak triples.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeShutdown<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeShutdown<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -312,7 +314,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeShutdown<'local>
 /// `static native ByteBuffer nativeBuffer(long handle, long bits)`: a direct buffer over a held
 /// page.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeBuffer<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeBuffer<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,

@@ -2,7 +2,6 @@ package dev.tmrt.memory;
 
 import dev.tmrt.NativeLibrary;
 import java.lang.ref.Cleaner;
-import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -20,7 +19,7 @@ import java.util.Map;
  * is {@link Owners} (one {@link OwnerRecord} per owner: its segments and reserved bytes); the
  * pages and the byte budget are the native pool's page table, which lives in shared memory and is
  * operated on right here ({@link PageTable}, a port of {@code runtime/src/managed/protocol.rs}):
- * single pages, batches of up to {@value #JAVA_BATCH_MAX} pages, batch releases and reservations
+ * single pages, batches of up to {@value Pages#JAVA_BATCH_MAX} pages, batch releases and reservations
  * cost no JNI call. Larger batches, a budget that looks full, and refused operations cross JNI
  * once (a batch as one {@code long[]}), and the native pool produces the exact error texts. The
  * native side knows at every moment which owner number holds which page (the owner is in the
@@ -38,7 +37,7 @@ import java.util.Map;
  *
  * <p><b>Lifetime.</b> {@link #shutdown()} releases everything; segments still held are marked
  * freed and their memory goes back to the OS. The native pool is freed when this object becomes
- * unreachable (a {@link Cleaner}). The mapping itself is never unmapped, so a stale
+ * unreachable (a {@link Cleaner} of {@link Pages}). The mapping itself is never unmapped, so a stale
  * {@link ByteBuffer} reads zeros instead of crashing the JVM.
  */
 public final class MemoryManager {
@@ -51,34 +50,23 @@ public final class MemoryManager {
     /** Flink's minimal page size (4 KiB). */
     public static final int MIN_PAGE_SIZE = 4 * 1024;
 
-    private static final Cleaner CLEANER = Cleaner.create();
-    /** Batches up to this size are allocated on the page table in Java, larger ones natively. */
-    static final int JAVA_BATCH_MAX = 64;
     private static final String SHUT_DOWN = "Memory manager has been shut down.";
 
+    /** The native pool's handle (tests reach the pool's own checks through it). */
     private final long handle;
     private final long memorySize;
     private final int pageSize;
-    private final long base;
-    private final String name;
-    /** The shared page table (see the class documentation). */
-    private final PageTable table;
+    private final Pages pages;
     private final Owners owners = new Owners();
     /** The owner map (for tests: its size shows that it stays bounded). */
     private final Map<Object, OwnerRecord> ownerIds = owners.records;
-    /** Per page: a direct buffer over it, made on first access (see {@link #pageView}). */
-    private final java.util.concurrent.atomic.AtomicReferenceArray<ByteBuffer> views;
     private volatile boolean shutdown;
 
     private MemoryManager(long handle, long memorySize, int pageSize) {
-        CLEANER.register(this, new Free(handle));
+        this.pages = new Pages(handle, pageSize);
         this.handle = handle;
         this.memorySize = memorySize;
         this.pageSize = pageSize;
-        this.base = nativeBase(handle);
-        this.name = nativeName(handle);
-        this.table = new PageTable(nativeTableAddress(handle), nativeTableLength(handle));
-        this.views = new java.util.concurrent.atomic.AtomicReferenceArray<>(table.total());
     }
 
     /**
@@ -98,7 +86,7 @@ public final class MemoryManager {
 
     /** Allocates {@code numPages} pages for {@code owner}, all or nothing. */
     public List<Segment> allocatePages(Object owner, int numPages) throws MemoryAllocationException {
-        ArrayList<Segment> segments = new ArrayList<>(Math.max(Math.min(numPages, table.total()), 0));
+        ArrayList<Segment> segments = new ArrayList<>(Math.max(Math.min(numPages, pages.total()), 0));
         allocatePages(owner, segments, numPages);
         return segments;
     }
@@ -115,7 +103,7 @@ public final class MemoryManager {
         checkNotShutdown();
         // More pages than the whole pool is the native pool's IllegalArgumentException (Flink's
         // text), not an OutOfMemoryError here: no array is sized beyond the pool.
-        int room = Math.min(numPages, table.total());
+        int room = Math.min(numPages, pages.total());
         if (numPages != 1 && target instanceof ArrayList) {
             ((ArrayList<Segment>) target).ensureCapacity(target.size() + room);
         }
@@ -128,8 +116,6 @@ public final class MemoryManager {
             }
         } catch (MemoryAllocationException e) {
             throw new MemoryAllocationException(e.getMessage() + " [" + nameOwner(owner) + "]");
-        } finally {
-            Reference.reachabilityFence(this);
         }
         addAllOrRelease(target, made);
     }
@@ -153,30 +139,19 @@ public final class MemoryManager {
         }
     }
 
-    /** One page for {@code owner}: the parked hot page, else a claim on the page table. */
+    /** One page for {@code owner}, registered in its record. */
     private Segment allocateOne(Object owner) throws MemoryAllocationException {
         OwnerRecord r = owners.lockOrCreate(owner);
         try {
-            long bits = table.takeHot();
-            if (bits == PageTable.NO_PAGE) {
-                if (table.claimOne() != PageTable.OK) {
-                    // Over budget or shut down: the native pool says which, with Flink's text (or
-                    // succeeds, if pages came back meanwhile).
-                    Segment s = newSegment(r, owner, nativeAllocateOne(handle, r.id));
-                    r.add(s);
-                    return s;
-                }
-                bits = table.popClaimed();
-            }
+            long bits = pages.allocateOne(r.id);
             Segment s;
             try {
                 s = newSegment(r, owner, bits);
             } catch (Throwable t) {
-                // Out of heap between claiming and publishing: give the page back, never lose it.
-                table.giveBack(bits);
+                // Out of heap after allocating: give the page back, never lose it.
+                pages.release(bits);
                 throw t;
             }
-            table.publish(bits, r.id);
             r.add(s);
             return s;
         } finally {
@@ -184,30 +159,20 @@ public final class MemoryManager {
         }
     }
 
-    /** {@code n != 1} pages: up to {@link #JAVA_BATCH_MAX} on the page table, more natively. */
+    /** {@code n != 1} pages for {@code owner}, registered in its record. */
     private Segment[] allocateMany(Object owner, int n, int room) throws MemoryAllocationException {
         long[] bits = new long[room];
         Segment[] made = new Segment[room];
         OwnerRecord r = owners.lockOrCreate(owner);
         try {
-            if (n <= JAVA_BATCH_MAX && table.claim(n) == PageTable.OK) {
-                table.popClaimed(n, bits);
-                try {
-                    for (int i = 0; i < n; i++) {
-                        made[i] = newSegment(r, owner, bits[i]);
-                    }
-                } catch (Throwable t) {
-                    for (int i = 0; i < n; i++) {
-                        table.giveBack(bits[i]);
-                    }
-                    throw t;
-                }
-                table.publish(bits, n, r.id);
-            } else {
-                nativeAllocate(handle, r.id, n, bits);
+            pages.allocate(r.id, n, bits);
+            try {
                 for (int i = 0; i < n; i++) {
                     made[i] = newSegment(r, owner, bits[i]);
                 }
+            } catch (Throwable t) {
+                pages.release(bits, n);
+                throw t;
             }
             for (int i = 0; i < n; i++) {
                 r.add(made[i]);
@@ -238,22 +203,8 @@ public final class MemoryManager {
         if (!held) {
             throw doubleRelease(segment);
         }
-        releasePage(segment.bits);
+        pages.release(segment.bits);
         segment.markFreed();
-    }
-
-    private void releasePage(long bits) {
-        try {
-            int r = table.release(bits);
-            if (r == PageTable.DUE) {
-                nativeReturnMemoryIfDue(handle);
-            } else if (r != PageTable.OK) {
-                // Refused and nothing changed: the native pool throws the exact error.
-                nativeReleaseOne(handle, bits);
-            }
-        } finally {
-            Reference.reachabilityFence(this);
-        }
     }
 
     /**
@@ -349,17 +300,7 @@ public final class MemoryManager {
         for (int i = 0; i < n; i++) {
             bits[i] = segs[i].bits;
         }
-        try {
-            int r = table.releaseBatch(bits, n);
-            if (r == PageTable.DUE) {
-                nativeReturnMemoryIfDue(handle);
-            } else if (r != PageTable.OK) {
-                // Refused (shut down meanwhile): the native pool throws the exact error.
-                nativeRelease(handle, bits, n);
-            }
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        pages.release(bits, n);
     }
 
     /** Releases every segment {@code owner} holds (its reservations stay, as in Flink). */
@@ -399,22 +340,21 @@ public final class MemoryManager {
         OwnerRecord r = owners.lockOrCreate(owner);
         long got;
         try {
-            got = table.changeReserved(bytes, 0);
+            got = pages.changeReserved(bytes, 0);
             if (got >= 0) {
                 r.reserved += bytes;
                 return;
             }
         } finally {
             r.unlock();
-            Reference.reachabilityFence(this);
         }
         if (got == PageTable.CLOSED_TABLE) {
-            throw new IllegalStateException(SHUT_DOWN + " (" + name + ")");
+            throw new IllegalStateException(SHUT_DOWN + " (" + pages.name + ")");
         }
         throw new MemoryReservationException(String.format(
                 "Could not allocate %d bytes, only %d bytes are remaining (%s, owner %d). This usually indicates "
                         + "that you are requesting more memory than you have reserved. [%s]",
-                bytes, PageTable.lastAvailable(), name, r.id, nameOwner(owner)));
+                bytes, PageTable.lastAvailable(), pages.name, r.id, nameOwner(owner)));
     }
 
     /**
@@ -443,18 +383,17 @@ public final class MemoryManager {
             had = r.reserved;
             if (had >= bytes) {
                 if (bytes > 0) {
-                    table.changeReserved(0, bytes);
+                    pages.changeReserved(0, bytes);
                     r.reserved = had - bytes;
                 }
                 return;
             }
         } finally {
             r.unlock();
-            Reference.reachabilityFence(this);
         }
         throw new IllegalStateException(String.format(
                 "%s: owner %d releases %d bytes but has only %d bytes reserved [%s]",
-                name, r.id, bytes, had, nameOwner(owner)));
+                pages.name, r.id, bytes, had, nameOwner(owner)));
     }
 
     /** Gives back all of {@code owner}'s reservation (Flink's {@code releaseAllMemory}). */
@@ -469,22 +408,17 @@ public final class MemoryManager {
         }
         try {
             if (r.reserved > 0) {
-                table.changeReserved(0, r.reserved);
+                pages.changeReserved(0, r.reserved);
                 r.reserved = 0;
             }
         } finally {
             r.unlock();
-            Reference.reachabilityFence(this);
         }
     }
 
     /** Bytes neither in pages nor reserved (0 after shutdown). */
     public long availableMemory() {
-        try {
-            return table.available();
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return pages.available();
     }
 
     /** The page size in bytes. */
@@ -527,9 +461,8 @@ public final class MemoryManager {
             leaks = held.length == 0 ? null : describe(held);
             try {
                 // Held pages become leaked in the page table: their segments see it (isFreed).
-                nativeShutdown(handle);
+                pages.close();
             } finally {
-                Reference.reachabilityFence(this);
                 for (OwnerRecord r : owners.clear()) {
                     r.lock();
                     for (Segment s : r.takeAll()) {
@@ -553,35 +486,17 @@ public final class MemoryManager {
 
     /** Whether the page table still has the segment's page held with its generation. */
     boolean holds(Segment s) {
-        try {
-            return table.isHeld(s.bits);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return pages.isHeld(s.bits);
     }
 
-    /**
-     * The direct buffer over the page of {@code s} (native byte order), made once per page with
-     * JNI and shared by the page's segments for absolute accesses (which change no buffer
-     * state); the caller checked that {@code s} is live.
-     */
+    /** The shared direct buffer over the page of live segment {@code s} ({@link Pages#pageView}). */
     ByteBuffer pageView(Segment s) {
-        int page = s.pageIndex();
-        ByteBuffer v = views.get(page);
-        if (v == null) {
-            v = newView(s).order(java.nio.ByteOrder.nativeOrder());
-            views.compareAndSet(page, null, v);
-        }
-        return v;
+        return pages.pageView(s.bits);
     }
 
-    /** A new direct buffer over the page of live segment {@code s} (JNI). */
+    /** A new direct buffer over the page of live segment {@code s}. */
     ByteBuffer newView(Segment s) {
-        try {
-            return nativeBuffer(handle, s.bits);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return pages.newView(s.bits);
     }
 
     /** Owner lines from triples (owner id, pages, reserved bytes). */
@@ -622,8 +537,7 @@ public final class MemoryManager {
     }
 
     private Segment newSegment(OwnerRecord r, Object owner, long bits) {
-        int index = (int) bits;
-        return new Segment(this, r, owner, bits, base + (long) index * pageSize, pageSize);
+        return new Segment(this, r, owner, bits, pages.address(bits), pageSize);
     }
 
     private void checkOwnSegment(Segment s) {
@@ -650,52 +564,13 @@ public final class MemoryManager {
         }
     }
 
-    /** Frees the native pool once the memory manager is unreachable. */
-    private static final class Free implements Runnable {
-        private final long handle;
-
-        Free(long handle) {
-            this.handle = handle;
-        }
-
-        @Override
-        public void run() {
-            nativeFree(handle);
-        }
-    }
-
     private static native long nativeCreate(long sizeBytes, int pageSize);
-
-    private static native long nativeBase(long handle);
-
-    private static native String nativeName(long handle);
-
-    private static native long nativeTableAddress(long handle);
-
-    private static native long nativeTableLength(long handle);
-
-    private static native void nativeReturnMemoryIfDue(long handle);
-
-    private static native long nativeAllocateOne(long handle, long owner) throws MemoryAllocationException;
-
-    private static native void nativeAllocate(long handle, long owner, int numPages, long[] out)
-            throws MemoryAllocationException;
-
-    private static native void nativeReleaseOne(long handle, long bits);
-
-    private static native void nativeRelease(long handle, long[] bits, int count);
 
     /** The native pool's own reservation (per-owner map), for tests of its argument checks. */
     private static native void nativeReserve(long handle, long owner, long bytes) throws MemoryReservationException;
 
     /** The native pool's own release of a reservation, for tests of its argument checks. */
     private static native void nativeReleaseMemory(long handle, long owner, long bytes);
-
-    private static native long[] nativeShutdown(long handle);
-
-    private static native ByteBuffer nativeBuffer(long handle, long bits);
-
-    private static native void nativeFree(long handle);
 
     /**
      * The native pool's invariant check over the shared page table, {@code "ok retained=N"} or
