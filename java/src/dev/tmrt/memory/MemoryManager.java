@@ -203,7 +203,9 @@ public final class MemoryManager {
         if (!held) {
             throw doubleRelease(segment);
         }
-        pages.release(segment.bits);
+        if (!segment.quarantine()) {
+            pages.release(segment.bits);
+        }
         segment.markFreed();
     }
 
@@ -297,10 +299,27 @@ public final class MemoryManager {
     /** Frees the pages of {@code segs[0..n)}, taken out of their records, all or nothing. */
     private void releasePages(Segment[] segs, int n) {
         long[] bits = new long[n];
+        int free = 0;
         for (int i = 0; i < n; i++) {
-            bits[i] = segs[i].bits;
+            if (!segs[i].quarantine()) {
+                bits[free++] = segs[i].bits;
+            }
         }
-        pages.release(bits, n);
+        pages.release(bits, free);
+    }
+
+    /**
+     * The last buffer handed out by a released segment was collected: its page goes back (unless
+     * the memory manager was shut down meanwhile: then it is closed with the rest).
+     */
+    void endQuarantine(long bits) {
+        if (!shutdown) {
+            try {
+                pages.release(bits);
+            } catch (IllegalStateException closed) {
+                // Shut down meanwhile: the page was closed with the rest.
+            }
+        }
     }
 
     /** Releases every segment {@code owner} holds (its reservations stay, as in Flink). */
