@@ -38,7 +38,7 @@ public final class Segment {
     final OwnerRecord record;
     /** The position in {@link #record}, -1 once released there. */
     int slot = -1;
-    /** The buffers handed out, or null (guarded by this). */
+    /** The buffers handed out, or null (guarded by the record's lock). */
     private PageViews views;
 
     Segment(MemoryManager manager, OwnerRecord record, Object owner, long bits, long address, int size) {
@@ -111,30 +111,34 @@ public final class Segment {
         return b.slice().order(ByteOrder.nativeOrder());
     }
 
-    /** The record of the buffers handed out, made on first use. */
+    /**
+     * The record of the buffers handed out, made on first use under the owner's record lock while
+     * the segment is held there (a release takes it out of the record under that lock first, so
+     * a release either sees the record or makes this throw).
+     */
     private PageViews views() {
-        PageViews v = views;
-        if (v == null) {
-            synchronized (this) {
-                v = views;
-                if (v == null) {
-                    v = new PageViews(manager, bits);
-                    views = v;
-                }
+        record.lock();
+        try {
+            if (slot < 0) {
+                throw new IllegalStateException("segment (page " + pageIndex() + ") has been released: use after release");
             }
+            PageViews v = views;
+            if (v == null) {
+                v = new PageViews(manager, bits);
+                views = v;
+            }
+            return v;
+        } finally {
+            record.unlock();
         }
-        return v;
     }
 
     /**
      * Whether the page must wait in quarantine after this segment's release (a buffer handed out
-     * is still reachable); call once, when the segment is released.
+     * is still reachable); call once, after the segment was taken out of its owner's record.
      */
     boolean quarantine() {
-        PageViews v;
-        synchronized (this) {
-            v = views;
-        }
+        PageViews v = views;
         return v != null && v.quarantine();
     }
 
