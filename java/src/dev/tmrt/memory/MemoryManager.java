@@ -107,17 +107,22 @@ public final class MemoryManager {
         if (numPages != 1 && target instanceof ArrayList) {
             ((ArrayList<Segment>) target).ensureCapacity(target.size() + room);
         }
-        Segment[] made;
         try {
             if (numPages == 1) {
-                made = new Segment[] {allocateOne(owner)};
+                Segment one = allocateOne(owner);
+                try {
+                    target.add(one);
+                } catch (RuntimeException | Error e) {
+                    // The target refused it (an immutable list, a full bounded queue): it goes back.
+                    release(one);
+                    throw e;
+                }
             } else {
-                made = allocateMany(owner, numPages, room);
+                addAllOrRelease(target, allocateMany(owner, numPages, room));
             }
         } catch (MemoryAllocationException e) {
             throw new MemoryAllocationException(e.getMessage() + " [" + nameOwner(owner) + "]");
         }
-        addAllOrRelease(target, made);
     }
 
     /**

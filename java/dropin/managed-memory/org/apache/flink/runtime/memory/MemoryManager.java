@@ -169,11 +169,11 @@ public class MemoryManager {
             throws MemoryAllocationException {
         Preconditions.checkNotNull(owner, "The memory owner must not be null.");
         Preconditions.checkState(!isShutDown, SHUT_DOWN);
-        Preconditions.checkArgument(
-                numberOfPages <= totalNumberOfPages,
-                "Cannot allocate more segments %s than the max number %s",
-                numberOfPages,
-                totalNumberOfPages);
+        if (numberOfPages > totalNumberOfPages) {
+            // Flink's check and text; guarded so that the passing case boxes no arguments.
+            Preconditions.checkArgument(
+                    false, "Cannot allocate more segments %s than the max number %s", numberOfPages, totalNumberOfPages);
+        }
         if (target instanceof ArrayList) {
             ((ArrayList<MemorySegment>) target).ensureCapacity(numberOfPages);
         }
