@@ -53,7 +53,7 @@ pub(crate) struct SharedTable {
 impl SharedTable {
     /// A table of `total` pages, all on the cold stack (page 0 on top), with the policy
     /// thresholds in its header.
-    #[cfg(test)]
+    #[cfg(all(test, loom))]
     pub(crate) fn new(total: u32, idle_min: u64, max_retained: u64) -> io::Result<SharedTable> {
         Self::sized(total, u64::from(total) << 12, 12, idle_min, max_retained)
     }

@@ -310,7 +310,11 @@ public final class MemoryManager {
                 bits[free++] = segs[i].bits;
             }
         }
-        pages.release(bits, free);
+        if (free == 1) {
+            pages.release(bits[0]); // one page: the single-page path (it may park the page hot)
+        } else {
+            pages.release(bits, free);
+        }
     }
 
     /**

@@ -34,8 +34,10 @@ import org.slf4j.LoggerFactory;
  * <p>Segments are Flink's own {@link MemorySegment}s, made as Flink makes managed segments: off
  * heap, wrapping disallowed, a cleanup action (here: the page goes back to the pool) that
  * {@code free()} runs once. What Flink keeps per owner in a {@code ConcurrentHashMap} of
- * {@code HashSet}s is kept in {@link OwnerSegments} records (owners compared with {@code equals},
- * as Flink does), so one page costs no hashing and no lock beyond one CAS on the owner's record.
+ * {@code HashSet}s, and the owner's reserved bytes it keeps in a second map, are kept in
+ * {@link OwnerSegments} records (owners compared with {@code equals}, as Flink does), so one page
+ * costs no hashing and no lock beyond one CAS on the owner's record, and a reservation is that
+ * CAS and the page table header's (no JNI: {@link SlotPages#reserve}).
  * Shared resources ({@code getSharedMemoryResourceForManagedMemory}, RocksDB) follow Flink's
  * {@code SharedResources} ({@link SharedLeases}).
  *
