@@ -80,7 +80,7 @@
 //! and the hot page, mark them `COLD`, `madvise` them, push them on `COLD` (and give the hot
 //! page's claim back), reset the hint. Rust only. The hot page is one page beyond the policy's
 //! bound at most. While a return is deferred (the grace period of [`super::ReturnPolicy`]), Rust
-//! stores [`SUSPENDED`] in `IDLE_MIN` and `MAX_RETAINED`, so releasers read the thresholds on
+//! stores `SUSPENDED` in `IDLE_MIN` and `MAX_RETAINED`, so releasers read the thresholds on
 //! every release and do not ask; Rust restores them when it looks again.
 
 /// The index of "no page" in a stack head or link.
