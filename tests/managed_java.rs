@@ -1,6 +1,8 @@
 //! `dev.tmrt.memory.MemoryManager` from real JVMs: every operation and error, a multithreaded
-//! stress test with invariant checks, and use after release (exceptions; stale buffers that
-//! never crash the JVM, even after the memory manager was garbage-collected).
+//! stress test with invariant checks, and use after release (exceptions; a released page waits
+//! in quarantine while a buffer it handed out is reachable, so a stale buffer never touches
+//! another owner's page; stale buffers never crash the JVM, even after the memory manager was
+//! garbage-collected).
 
 mod support;
 
@@ -49,6 +51,7 @@ fn every_operation_and_error_from_java() {
         "reserve",
         "create errors",
         "owner map bounded",
+        "stale view",
         "shutdown",
     ] {
         assert!(

@@ -1,9 +1,11 @@
-//! JNI entry points of `dev.tmrt.memory.MemoryManager`: each converts its arguments, calls one
-//! operation of [`runtime::managed::SlotPool`], and converts the result. Policy lives in
-//! `runtime`; the Java class does the owner mapping and the segment objects.
+//! JNI entry points of `dev.tmrt.memory.MemoryManager` (creation, and the native pool's own
+//! checks that tests reach) and of `dev.tmrt.memory.Pages` (its pages: what the shared page table
+//! does not do in Java, and the exact errors of refused operations): each converts its arguments,
+//! calls one operation of [`runtime::managed::SlotPool`], and converts the result. Policy lives
+//! in `runtime`; the Java classes do the owner records and the segment objects.
 //!
-//! A memory manager is an `Arc<SlotPool>` whose raw pointer is the Java object's `handle`. The
-//! Java object frees it from a `Cleaner` once it is unreachable, and fences every call with
+//! A memory manager's pool is an `Arc<SlotPool>` whose raw pointer is the `handle` of its Java
+//! `Pages`, which frees it from a `Cleaner` once it is unreachable and fences every call with
 //! `Reference.reachabilityFence`, so a handle passed in here is always alive. Batches cross JNI
 //! once: page handles travel as `long[]` of [`Page::to_bits`] values.
 
@@ -112,7 +114,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeCreate<'local>(
 
 /// `static native void nativeFree(long handle)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeFree<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeFree<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -134,7 +136,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeLivePools<'local
 
 /// `static native long nativeBase(long handle)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeBase<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeBase<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -144,7 +146,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeBase<'local>(
 
 /// `static native long nativeAllocateOne(long handle, long owner)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeAllocateOne<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeAllocateOne<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -157,7 +159,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeAllocateOne<'loc
 
 /// `static native void nativeAllocate(long handle, long owner, int n, long[] out)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeAllocate<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeAllocate<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -187,7 +189,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeAllocate<'local>
 
 /// `static native void nativeReleaseOne(long handle, long bits)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseOne<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeReleaseOne<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -201,7 +203,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseOne<'loca
 
 /// `static native void nativeRelease(long handle, long[] bits, int count)`.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeRelease<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeRelease<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -213,23 +215,6 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeRelease<'local>(
         let raw = long_prefix(env, &bits, count)?;
         let pages: Vec<Page> = raw.iter().map(|b| pool.page_from_bits(*b as u64)).collect();
         pool.release_batch(&pages).map_err(error)
-    })
-}
-
-/// `static native long[] nativeReleaseAll(long handle, long owner)`: the released pages' bits.
-#[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseAll<'local>(
-    mut env: JNIEnv<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-    owner_id: jlong,
-) -> jlongArray {
-    jni_entry(&mut env, std::ptr::null_mut(), |env| {
-        let mut bits: Vec<jlong> = Vec::new();
-        pool(handle)?
-            .release_all_with(owner(owner_id), |p| bits.push(p.to_bits() as jlong))
-            .map_err(error)?;
-        long_array(env, &bits)
     })
 }
 
@@ -265,72 +250,23 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseMemory<'l
     })
 }
 
-/// `static native long nativeReleaseAllMemory(long handle, long owner)`.
+/// `static native String nativeName(long handle)`: the pool's name, as its errors print it.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReleaseAllMemory<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeName<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
-    owner_id: jlong,
-) -> jlong {
-    jni_entry(&mut env, 0, |_| {
-        Ok(pool(handle)?.release_all_memory(owner(owner_id)).map_err(error)? as jlong)
-    })
-}
-
-/// `static native long nativeAvailable(long handle)`.
-#[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeAvailable<'local>(
-    mut env: JNIEnv<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-) -> jlong {
-    jni_entry(&mut env, 0, |_| Ok(pool(handle)?.available_memory() as jlong))
-}
-
-/// `static native long[] nativeUsage(long handle)`: triples (owner, pages, reserved bytes).
-#[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeUsage<'local>(
-    mut env: JNIEnv<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-) -> jlongArray {
+) -> jobject {
     jni_entry(&mut env, std::ptr::null_mut(), |env| {
-        let report = pool(handle)?.usage();
-        usage_triples(env, &report)
-    })
-}
-
-/// `static native int nativeEmptyOwners(long handle, long[] ids, int count)`: moves the ids of
-/// owners holding nothing to the front of `ids` and returns how many there are (0 when the pool
-/// found no quiet moment: see `SlotPool::empty_owners_when_quiet`).
-#[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeEmptyOwners<'local>(
-    mut env: JNIEnv<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-    ids: JLongArray<'local>,
-    count: jint,
-) -> jint {
-    jni_entry(&mut env, 0, |env| {
-        let pool = pool(handle)?;
-        let raw = long_prefix(env, &ids, count)?;
-        let owners: Vec<OwnerId> = raw.iter().map(|id| owner(*id)).collect();
-        let Some(empty) = pool.empty_owners_when_quiet(&owners) else {
-            return Ok(0);
-        };
-        let (empty, held): (Vec<jlong>, Vec<jlong>) = raw.iter().partition(|id| empty.contains(&owner(**id)));
-        let n = empty.len() as jint;
-        let reordered: Vec<jlong> = empty.into_iter().chain(held).collect();
-        env.set_long_array_region(&ids, 0, &reordered)?;
-        Ok(n)
+        let name = pool(handle)?.slot().to_string();
+        Ok(env.new_string(name)?.into_raw())
     })
 }
 
 /// `static native long nativeTableAddress(long handle)`: where the pool's shared page table is
 /// (`runtime::managed::protocol`); it lives as long as the pool.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeTableAddress<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeTableAddress<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -340,7 +276,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeTableAddress<'lo
 
 /// `static native long nativeTableLength(long handle)`: the page table's length in bytes.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeTableLength<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeTableLength<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -351,7 +287,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeTableLength<'loc
 /// `static native void nativeReturnMemoryIfDue(long handle)`: a Java release found the warm
 /// pages may exceed the policy (`SlotPool::return_memory_if_due`).
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReturnMemoryIfDue<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeReturnMemoryIfDue<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -364,7 +300,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeReturnMemoryIfDu
 
 /// `static native long[] nativeShutdown(long handle)`: closes the pool, returns the leak triples.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeShutdown<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeShutdown<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -378,7 +314,7 @@ pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeShutdown<'local>
 /// `static native ByteBuffer nativeBuffer(long handle, long bits)`: a direct buffer over a held
 /// page.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_MemoryManager_nativeBuffer<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_Pages_nativeBuffer<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,

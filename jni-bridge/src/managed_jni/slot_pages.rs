@@ -10,13 +10,13 @@
 use std::sync::{Arc, Weak};
 
 use jni::objects::{JClass, JLongArray, JObject};
-use jni::sys::{jboolean, jint, jlong, jlongArray, jobject, JNI_FALSE, JNI_TRUE};
+use jni::sys::{jboolean, jint, jlong, jlongArray, jobject};
 use jni::JNIEnv;
 use parking_lot::Mutex;
 use runtime::managed::{ManagedMemoryError, Page, PoolFigures, SlotPool, UsageReport};
 
-use super::{byte_count, error, owner, pool, usage_triples};
-use crate::ffi::{jni_entry, JavaError};
+use super::{error, owner, pool, usage_triples};
+use crate::ffi::{jni_entry, long_prefix, JavaError};
 
 /// Pools made through `SlotPages` and not yet freed (weak: the Java side owns them).
 static LIVE: Mutex<Vec<Weak<SlotPool>>> = Mutex::new(Vec::new());
@@ -169,49 +169,23 @@ pub extern "system" fn Java_dev_tmrt_memory_SlotPages_nativeReturnMemoryIfDue<'l
     })
 }
 
-/// `static native boolean nativeReserve(long handle, long owner, long bytes)`: false when the
-/// bytes do not fit (nothing changed).
+/// `static native void nativeReleaseBatch(long handle, long[] bits, int count)`: the page
+/// table refused a batch in Java (nothing changed); the native pool refuses it the same way,
+/// with the exact error, or releases it if the pages' state changed meanwhile.
 #[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_SlotPages_nativeReserve<'local>(
+pub extern "system" fn Java_dev_tmrt_memory_SlotPages_nativeReleaseBatch<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
-    owner_id: jlong,
-    bytes: jlong,
-) -> jboolean {
-    jni_entry(&mut env, JNI_FALSE, |_| {
-        match pool(handle)?.reserve_memory(owner(owner_id), byte_count(bytes, "reserve")?) {
-            Ok(()) => Ok(JNI_TRUE),
-            Err(ManagedMemoryError::OutOfBudget { .. }) => Ok(JNI_FALSE),
-            Err(e) => Err(error(e)),
-        }
-    })
-}
-
-/// `static native void nativeReleaseReserved(long handle, long owner, long bytes)`.
-#[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_SlotPages_nativeReleaseReserved<'local>(
-    mut env: JNIEnv<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-    owner_id: jlong,
-    bytes: jlong,
+    bits: JLongArray<'local>,
+    count: jint,
 ) {
-    jni_entry(&mut env, (), |_| {
-        pool(handle)?
-            .release_memory(owner(owner_id), byte_count(bytes, "release")?)
-            .map_err(error)
+    jni_entry(&mut env, (), |env| {
+        let pool = pool(handle)?;
+        let raw = long_prefix(env, &bits, count)?;
+        let pages: Vec<Page> = raw.iter().map(|b| pool.page_from_bits(*b as u64)).collect();
+        pool.release_batch(&pages).map_err(error)
     })
-}
-
-/// `static native long nativeAvailable(long handle)`.
-#[no_mangle]
-pub extern "system" fn Java_dev_tmrt_memory_SlotPages_nativeAvailable<'local>(
-    mut env: JNIEnv<'local>,
-    _class: JClass<'local>,
-    handle: jlong,
-) -> jlong {
-    jni_entry(&mut env, 0, |_| Ok(pool(handle)?.available_memory() as jlong))
 }
 
 /// `static native long[] nativeUsage(long handle)`: triples (owner, pages, reserved bytes).

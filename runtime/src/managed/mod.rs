@@ -26,15 +26,19 @@ mod page_size;
 mod policy;
 mod pool;
 pub mod protocol;
+#[cfg(not(loom))]
+mod reaper;
 mod report;
+mod returns;
 mod shared_table;
 mod slots;
 mod sync;
+mod table_reserve;
 mod table_scan;
 
 pub use error::{ManagedMemoryError, SEGMENT_SIZE_KEY};
 pub use page_size::PageSize;
-pub use policy::ReturnPolicy;
+pub use policy::{ReturnPolicy, DEFAULT_GRACE};
 pub use pool::{Page, SlotPool};
 pub use report::{OwnerHolding, OwnerId, PoolFigures, UsageReport};
 pub use slots::ManagedMemorySlots;

@@ -10,6 +10,15 @@
 //! - more than `max_retained_pages` free pages are warm, whatever the slot is doing: a slot never
 //!   keeps more than that much released memory resident.
 //!
+//! **At most one return per grace period.** A slot that returns its memory and faults it back in
+//! at once (a sorter that allocates, writes and releases its pages round after round) would pay a
+//! page fault per page per round, far more than it saves. So a return that falls due less than
+//! [`ReturnPolicy::grace`] after the slot's previous return is deferred to the end of that grace
+//! period: the thresholds in the page table are suspended (releasers stop asking), and a
+//! background thread (`reaper.rs`) looks again then and returns the memory if the policy still
+//! says so. RSS above the policy's bound is therefore temporary (at most one grace period) and
+//! never above the slot's budget; a slot that goes idle once returns its memory at once.
+//!
 //! Defaults: `idle_min_pages` = 1 MiB worth of pages (so a single page bouncing in and out of an
 //! idle slot does not make a system call each time), `max_retained_pages` = a quarter of the slot.
 //! So a slot's resident managed memory stays below `allocated + max(1 MiB, slot / 4)` (the hot page
@@ -18,7 +27,13 @@
 //! only when the bound says this policy may be exceeded (see [`super::protocol`]). [`super::SlotPool::trim`] returns everything now;
 //! closing a slot returns everything.
 
+use std::time::Duration;
+
 use super::PageSize;
+
+/// The default [`ReturnPolicy::grace`]: one second, long enough that a slot used round after
+/// round returns its memory at most once a second, short enough that RSS follows a job's end.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(1);
 
 /// When released pages' physical memory goes back to the OS (module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +42,9 @@ pub struct ReturnPolicy {
     pub idle_min_pages: u64,
     /// Return warm free pages as soon as there are more than this many.
     pub max_retained_pages: u64,
+    /// A return due sooner than this after the previous one waits until then (module docs);
+    /// zero returns at once, every time.
+    pub grace: Duration,
 }
 
 impl ReturnPolicy {
@@ -34,11 +52,13 @@ impl ReturnPolicy {
     pub const EAGER: ReturnPolicy = ReturnPolicy {
         idle_min_pages: 1,
         max_retained_pages: 0,
+        grace: Duration::ZERO,
     };
     /// Never return memory by itself (only [`super::SlotPool::trim`] and closing do).
     pub const NEVER: ReturnPolicy = ReturnPolicy {
         idle_min_pages: u64::MAX,
         max_retained_pages: u64::MAX,
+        grace: Duration::ZERO,
     };
 
     /// The default for a slot of `pages` pages of `page_size` (module docs).
@@ -46,7 +66,13 @@ impl ReturnPolicy {
         ReturnPolicy {
             idle_min_pages: ((1u64 << 20) >> page_size.shift()).max(1),
             max_retained_pages: (pages / 4).max(1),
+            grace: DEFAULT_GRACE,
         }
+    }
+
+    /// This policy with another grace period.
+    pub fn with_grace(self, grace: Duration) -> ReturnPolicy {
+        ReturnPolicy { grace, ..self }
     }
 
     /// Whether to return memory now, with `warm` warm free pages and the slot `idle` or not.
@@ -66,7 +92,8 @@ mod tests {
             p,
             ReturnPolicy {
                 idle_min_pages: 32,
-                max_retained_pages: 256
+                max_retained_pages: 256,
+                grace: DEFAULT_GRACE,
             }
         );
         let big_pages = ReturnPolicy::default_for(2, PageSize::new(4 << 20).unwrap());
@@ -74,7 +101,8 @@ mod tests {
             big_pages,
             ReturnPolicy {
                 idle_min_pages: 1,
-                max_retained_pages: 1
+                max_retained_pages: 1,
+                grace: DEFAULT_GRACE,
             }
         );
     }
@@ -84,6 +112,7 @@ mod tests {
         let p = ReturnPolicy {
             idle_min_pages: 4,
             max_retained_pages: 10,
+            grace: Duration::ZERO,
         };
         assert!(!p.should_return(3, true));
         assert!(p.should_return(4, true));

@@ -12,12 +12,14 @@
 
 use std::collections::HashMap;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
 use super::mapping::SlotMapping;
 use super::protocol::{allocated, MAX_OWNER_ID};
+use super::returns::PoolCore;
 use super::shared_table::{Claim, PageFault, SharedTable};
 use super::{ManagedMemoryError, OwnerId, PageSize, PoolFigures, ReturnPolicy, UsageReport};
 
@@ -47,12 +49,6 @@ impl Page {
 
 static NEXT_POOL_ID: AtomicU32 = AtomicU32::new(1);
 
-/// What the maintenance lock guards: the mapping (trims `madvise` it, closing retires it).
-struct Maintenance {
-    mapping: Option<SlotMapping>,
-    closed: bool,
-}
-
 /// The managed memory of one slot. `Send + Sync`: share it with `Arc`.
 pub struct SlotPool {
     id: u32,
@@ -60,12 +56,11 @@ pub struct SlotPool {
     size: u64,
     page_size: PageSize,
     base: usize,
-    policy: ReturnPolicy,
-    table: SharedTable,
-    maintenance: Mutex<Maintenance>,
-    /// Reserved bytes per owner (no zero entries); changes also set the table's blocked pages.
+    /// The page table and the mapping (shared with the reaper of deferred returns).
+    core: Arc<PoolCore>,
+    /// Reserved bytes per owner number, of reservations made through this type (no zero
+    /// entries); the table keeps the total, Java's reservations included.
     reservations: Mutex<HashMap<OwnerId, u64>>,
-    reserved_total: AtomicU64,
 }
 
 impl SlotPool {
@@ -108,14 +103,18 @@ impl SlotPool {
                 source,
             })?)
         };
-        let table =
-            SharedTable::new(pages as u32, policy.idle_min_pages, policy.max_retained_pages).map_err(|source| {
-                ManagedMemoryError::Mapping {
-                    slot: slot.clone(),
-                    bytes: pages * 12,
-                    source,
-                }
-            })?;
+        let table = SharedTable::sized(
+            pages as u32,
+            size,
+            page_size.shift(),
+            policy.idle_min_pages,
+            policy.max_retained_pages,
+        )
+        .map_err(|source| ManagedMemoryError::Mapping {
+            slot: slot.clone(),
+            bytes: pages * 12,
+            source,
+        })?;
         let base = mapping.as_ref().map_or(0, |m| m.base() as usize);
         Ok(SlotPool {
             id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
@@ -123,11 +122,8 @@ impl SlotPool {
             size,
             page_size,
             base,
-            policy,
-            table,
-            maintenance: Mutex::new(Maintenance { mapping, closed: false }),
+            core: Arc::new(PoolCore::new(table, mapping, policy, page_size.shift())),
             reservations: Mutex::new(HashMap::new()),
-            reserved_total: AtomicU64::new(0),
         })
     }
 
@@ -144,25 +140,25 @@ impl SlotPool {
     }
     /// How many pages the slot has in all.
     pub fn total_pages(&self) -> u32 {
-        self.table.total()
+        self.core.table.total()
     }
     /// Pages not held by anyone (some of them may be blocked by reservations).
     pub fn free_pages(&self) -> u32 {
-        let hot = self.table.hot_pages();
-        (self.table.total() + hot).saturating_sub(allocated(self.table.budget()))
+        let hot = self.core.table.hot_pages();
+        (self.core.table.total() + hot).saturating_sub(allocated(self.core.table.budget()))
     }
     /// The address of page 0 (0 when the pool has no pages). Page `i` is at `base + i × page_size`.
     pub fn base_address(&self) -> usize {
         self.base
     }
     pub fn policy(&self) -> ReturnPolicy {
-        self.policy
+        self.core.policy
     }
 
     /// The shared page table ([`super::protocol`]): its address and length in bytes. It lives
     /// as long as the pool; Java operates on it with `sun.misc.Unsafe` (`PageTable`).
     pub fn page_table(&self) -> (*const u8, usize) {
-        (self.table.address(), self.table.len())
+        (self.core.table.address(), self.core.table.len())
     }
 
     /// Allocates `n` pages for `owner`, all or nothing (Flink's `allocatePages`).
@@ -183,8 +179,8 @@ impl SlotPool {
     /// quick: the pages are claimed while it runs).
     pub fn allocate_with(&self, owner: OwnerId, n: u32, mut out: impl FnMut(Page)) -> Result<(), ManagedMemoryError> {
         self.check_owner(owner)?;
-        let total = self.table.total();
-        if n > total && !self.table.is_closed() {
+        let total = self.core.table.total();
+        if n > total && !self.core.table.is_closed() {
             return Err(ManagedMemoryError::MorePagesThanSlot {
                 slot: self.slot.clone(),
                 owner,
@@ -193,7 +189,7 @@ impl SlotPool {
             });
         }
         let pool = self.id;
-        let result = self.table.allocate(owner.0, n, |index, generation| {
+        let result = self.core.table.allocate(owner.0, n, |index, generation| {
             out(Page {
                 pool,
                 index,
@@ -219,6 +215,7 @@ impl SlotPool {
         self.check_pool(page)?;
         self.check_open()?;
         let due = self
+            .core
             .table
             .release(page.index, page.generation)
             .map_err(|f| self.fault(f, page.index, page.generation))?;
@@ -235,7 +232,7 @@ impl SlotPool {
         }
         self.check_open()?;
         let raw: Vec<(u32, u32)> = pages.iter().map(|p| (p.index, p.generation)).collect();
-        let due = self.table.release_batch(&raw).map_err(|(f, index)| {
+        let due = self.core.table.release_batch(&raw).map_err(|(f, index)| {
             let generation = pages.iter().find(|p| p.index == index).map_or(0, |p| p.generation);
             self.fault(f, index, generation)
         })?;
@@ -258,7 +255,7 @@ impl SlotPool {
             return Ok(0); // such an owner can hold no page
         }
         let pool = self.id;
-        let (n, due) = self.table.release_owner(owner.0, |index, generation| {
+        let (n, due) = self.core.table.release_owner(owner.0, |index, generation| {
             out(Page {
                 pool,
                 index,
@@ -273,12 +270,12 @@ impl SlotPool {
 
     /// Pages held now by owners (the parked hot page is free).
     pub fn pages_in_use(&self) -> u32 {
-        self.table.total().saturating_sub(self.free_pages())
+        self.core.table.total().saturating_sub(self.free_pages())
     }
 
     /// Bytes reserved now (Flink's `reserveMemory`), over all owners.
     pub fn reserved_bytes(&self) -> u64 {
-        self.reserved_total.load(Ordering::Relaxed)
+        self.core.table.reserved()
     }
 
     /// The figures a metrics endpoint shows for this slot, read without a lock (each value is
@@ -288,7 +285,7 @@ impl SlotPool {
             slot: self.slot.clone(),
             budget_bytes: self.size,
             page_size: self.page_size.bytes(),
-            total_pages: self.table.total(),
+            total_pages: self.core.table.total(),
             pages_in_use: self.pages_in_use(),
             reserved_bytes: self.reserved_bytes(),
             available_bytes: self.available_memory(),
@@ -298,21 +295,20 @@ impl SlotPool {
 
     /// Bytes neither in pages nor reserved (Flink's `availableMemory`); 0 once closed.
     pub fn available_memory(&self) -> u64 {
-        let hot = self.table.hot_pages();
-        let b = self.table.budget();
-        if self.table.is_closed() {
+        let hot = self.core.table.hot_pages();
+        let b = self.core.table.budget();
+        if self.core.table.is_closed() {
             return 0;
         }
         let pages = u64::from(allocated(b).saturating_sub(hot)) << self.page_size.shift();
-        self.size
-            .saturating_sub(pages + self.reserved_total.load(Ordering::Relaxed))
+        self.size.saturating_sub(pages + self.core.table.reserved())
     }
 
     /// What each owner holds now (a scan of the page table; exact when no operation is in
     /// flight, and each owner's count is one it held at some moment of the scan).
     pub fn usage(&self) -> UsageReport {
         let reservations: Vec<(OwnerId, u64)> = self.reservations.lock().iter().map(|(o, b)| (*o, *b)).collect();
-        self.report(self.table.holders(), reservations)
+        self.report(self.core.table.holders(), reservations)
     }
 
     /// Whether nothing is held: `Ok` when empty, else the report of who holds what.
@@ -330,7 +326,7 @@ impl SlotPool {
     /// allocation already claimed for is never among them); `None` when the pool found no such
     /// moment quickly (try again later). The Java library drops such owners from its map.
     pub fn empty_owners_when_quiet(&self, owners: &[OwnerId]) -> Option<Vec<OwnerId>> {
-        let holders = self.table.holders_when_quiet(100)?;
+        let holders = self.core.table.holders_when_quiet(100)?;
         let res = self.reservations.lock();
         Some(
             owners
@@ -352,7 +348,8 @@ impl SlotPool {
     pub fn page_address(&self, page: Page) -> Result<NonNull<u8>, ManagedMemoryError> {
         self.check_pool(page)?;
         self.check_open()?;
-        self.table
+        self.core
+            .table
             .holder(page.index, page.generation)
             .map_err(|f| self.fault(f, page.index, page.generation))?;
         let addr = self.base + ((page.index as usize) << self.page_size.shift());
@@ -370,42 +367,26 @@ impl SlotPool {
 
     /// Gives the physical memory of every free page back to the OS now.
     pub fn trim(&self) -> Result<(), ManagedMemoryError> {
-        let m = self.maintenance.lock();
-        if m.closed {
-            return Err(self.closed());
+        if self.core.trim_now() {
+            Ok(())
+        } else {
+            Err(self.closed())
         }
-        self.trim_locked(&m);
-        Ok(())
     }
 
     /// What a releaser calls when the page table's hint says the warm pages may exceed the
     /// policy (Java calls it through JNI; [`super::protocol`]): counts the warm pages and
-    /// returns their memory to the OS if the [`ReturnPolicy`] says so.
+    /// returns their memory to the OS if the [`ReturnPolicy`] says so (within its grace period
+    /// after the previous return, later: see [`ReturnPolicy::grace`]).
     pub fn return_memory_if_due(&self) {
-        let m = self.maintenance.lock();
-        if m.closed {
-            return;
-        }
-        let tag = self.table.warm_tag();
-        let limit = self
-            .policy
-            .idle_min_pages
-            .max(self.policy.max_retained_pages.saturating_add(1))
-            .min(u64::from(self.table.total()));
-        let warm = self.table.count_warm(limit);
-        let idle = allocated(self.table.budget()) == self.table.hot_pages();
-        if self.policy.should_return(warm, idle) {
-            self.trim_locked(&m);
-        } else {
-            self.table.set_hint(tag, warm);
-        }
+        self.core.return_if_due();
     }
 
     /// Checks the page table's invariants that hold at any moment, even while other threads
     /// operate (well-formed words, acyclic free stacks of free pages, budget in bounds), and the
     /// reservations. For tests and debugging; the error names the first violation.
     pub fn check_invariants(&self) -> Result<(), String> {
-        self.table.check(false)?;
+        self.core.table.check(false)?;
         self.check_reservations()
     }
 
@@ -413,13 +394,13 @@ impl SlotPool {
     /// every page is on exactly one free stack or held, and that the budget counts exactly the
     /// held pages.
     pub fn check_quiescent(&self) -> Result<(), String> {
-        self.table.check(true)?;
+        self.core.table.check(true)?;
         self.check_reservations()
     }
 
     /// How many free pages may still hold physical memory (the policy keeps it bounded).
     pub fn retained_free_pages(&self) -> u32 {
-        self.table.count_warm(u64::MAX) as u32
+        self.core.table.count_warm(u64::MAX) as u32
     }
 
     /// Closes the pool: every later operation fails with Flink's "Memory manager has been shut
@@ -428,13 +409,13 @@ impl SlotPool {
     /// zeros). Closing twice returns an empty report. Operations racing with the close either
     /// finish before it (and are in the report) or fail.
     pub fn close(&self) -> UsageReport {
-        let mut m = self.maintenance.lock();
+        let mut m = self.core.maintenance.lock();
         let res = self.reservations.lock();
         if m.closed {
             return UsageReport::new(self.slot.clone(), self.page_size, Vec::new());
         }
         m.closed = true;
-        let leaked = self.table.close();
+        let leaked = self.core.table.close();
         let reservations: Vec<(OwnerId, u64)> = res.iter().map(|(o, b)| (*o, *b)).collect();
         drop(res);
         if let Some(mut map) = m.mapping.take() {
@@ -444,12 +425,12 @@ impl SlotPool {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.table.is_closed()
+        self.core.table.is_closed()
     }
 
     #[cfg(all(test, not(loom)))]
     pub(crate) fn table(&self) -> &SharedTable {
-        &self.table
+        &self.core.table
     }
 
     fn report(&self, pages: Vec<(u64, u32)>, reservations: Vec<(OwnerId, u64)>) -> UsageReport {
@@ -471,7 +452,7 @@ impl SlotPool {
     }
 
     fn check_open(&self) -> Result<(), ManagedMemoryError> {
-        if self.table.is_closed() {
+        if self.core.table.is_closed() {
             Err(self.closed())
         } else {
             Ok(())
@@ -506,29 +487,6 @@ impl SlotPool {
             PageFault::Duplicate => ManagedMemoryError::DuplicateInBatch { slot, page },
             PageFault::Closed => ManagedMemoryError::Closed { slot },
         }
-    }
-
-    fn trim_locked(&self, m: &Maintenance) {
-        let (pages, hot) = self.table.take_warm();
-        if let Some(map) = &m.mapping {
-            let shift = self.page_size.shift();
-            let mut sorted = pages.clone();
-            sorted.sort_unstable();
-            let mut runs: Vec<(u32, u32)> = Vec::new();
-            for i in sorted {
-                match runs.last_mut() {
-                    Some((start, len)) if *start + *len == i => *len += 1,
-                    _ => runs.push((i, 1)),
-                }
-            }
-            for (first, count) in runs {
-                // madvise cannot fail on a valid range of our own mapping; if it did, the pages
-                // would merely stay resident, which is no correctness problem. The pages are off
-                // the free stacks while this runs, so nobody holds them.
-                let _ = map.release_physical((first as usize) << shift, (count as usize) << shift);
-            }
-        }
-        self.table.push_cold(&pages, hot);
     }
 }
 

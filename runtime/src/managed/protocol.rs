@@ -17,6 +17,10 @@
 //! | 48 | `IDLE_MIN` | [`super::ReturnPolicy::idle_min_pages`], clamped to 2³² |
 //! | 56 | `MAX_RETAINED` | [`super::ReturnPolicy::max_retained_pages`], clamped to 2³² |
 //! | 64 | `HOT` | the hot page, released last and parked *with its budget claim*: bits 0–31 index (`NIL` = none), bits 32–63 park tag |
+//! | 72 | `RESERVED` | bytes reserved in all (Flink's `reserveMemory`), changed only under `RES_LOCK` |
+//! | 80 | `RES_LOCK` | 0 free, 1 held: serialises reservations (Rust and Java alike) |
+//! | 88 | `SIZE` | the budget in bytes (pages and reservations) |
+//! | 96 | `SHIFT` | log2 of the page size |
 //! | 128 + 8i | `STATE[i]` | bits 0–2 kind, bits 3–31 owner, bits 32–63 generation |
 //! | 128 + 8P + 4i | `NEXT[i]` | the page below `i` on its free stack (`NIL` at the bottom) |
 //!
@@ -28,7 +32,15 @@
 //! reservations of `r` bytes in all block `P − ⌊(size − r) / page size⌋` pages, which is exactly
 //! the same rule. So allocating `n` pages is one CAS of `BUDGET` checking
 //! `allocated + n + blocked <= P` (all or nothing); releasing is one atomic decrement after the
-//! pages are back on a stack. Reservations change `blocked` (Rust only, under a lock).
+//! pages are back on a stack.
+//!
+//! **Reserve or release `d` bytes** (Rust and Java alike; no JNI): (1) take `RES_LOCK` (CAS 0 → 1,
+//! spinning); (2) `r = RESERVED + d`; refuse if `r > SIZE` (or below 0: the caller's error);
+//! (3) CAS `BUDGET`'s blocked field to `P − min(P, (SIZE − r) >> SHIFT)` if
+//! `allocated + blocked <= P` (if not, and `HOT` holds a page, drain it and retry; else refuse);
+//! (4) store `RESERVED = r`; (5) release `RES_LOCK` (release store). Who reserved how much is the
+//! caller's bookkeeping (Java keeps it per owner object, Rust per owner number); the table keeps
+//! the total, so that both sides share one byte budget.
 //!
 //! **The hot page.** A single-page release parks its page in `HOT` without giving its budget
 //! claim back, and a single-page allocation takes it from there with one exchange, claim
@@ -67,7 +79,9 @@
 //! call) to count the warm pages and, if the policy says so, trim: take the whole `WARM` stack
 //! and the hot page, mark them `COLD`, `madvise` them, push them on `COLD` (and give the hot
 //! page's claim back), reset the hint. Rust only. The hot page is one page beyond the policy's
-//! bound at most.
+//! bound at most. While a return is deferred (the grace period of [`super::ReturnPolicy`]), Rust
+//! stores `SUSPENDED` in `IDLE_MIN` and `MAX_RETAINED`, so releasers read the thresholds on
+//! every release and do not ask; Rust restores them when it looks again.
 
 /// The index of "no page" in a stack head or link.
 pub(crate) const NIL: u32 = u32::MAX;
@@ -81,7 +95,11 @@ pub(crate) const TOTAL: usize = 5;
 pub(crate) const IDLE_MIN: usize = 6;
 pub(crate) const MAX_RETAINED: usize = 7;
 pub(crate) const HOT: usize = 8;
-/// Header words before `STATE[0]` (two cache lines; words 9–15 are unused).
+pub(crate) const RESERVED: usize = 9;
+pub(crate) const RES_LOCK: usize = 10;
+pub(crate) const SIZE: usize = 11;
+pub(crate) const SHIFT: usize = 12;
+/// Header words before `STATE[0]` (two cache lines; words 13–15 are unused).
 pub(crate) const HEADER_WORDS: usize = 16;
 
 pub(crate) const KIND_MASK: u64 = 0b111;
@@ -95,6 +113,8 @@ pub(crate) const LEAKED: u64 = 4;
 pub const MAX_OWNER_ID: u64 = (1 << 29) - 1;
 
 pub(crate) const CLOSED: u64 = 1 << 63;
+/// `IDLE_MIN` and `MAX_RETAINED` while a return is deferred: no bound reaches it.
+pub(crate) const SUSPENDED: u64 = 1 << 62;
 const LOW: u64 = 0xFFFF_FFFF;
 
 /// Bytes of a table of `pages` pages.
@@ -152,6 +172,11 @@ pub fn layout() -> Vec<(&'static str, u64)> {
         ("IDLE_MIN", (IDLE_MIN * 8) as u64),
         ("MAX_RETAINED", (MAX_RETAINED * 8) as u64),
         ("HOT", (HOT * 8) as u64),
+        ("RESERVED", (RESERVED * 8) as u64),
+        ("RES_LOCK", (RES_LOCK * 8) as u64),
+        ("SIZE", (SIZE * 8) as u64),
+        ("SHIFT", (SHIFT * 8) as u64),
+        ("SUSPENDED", SUSPENDED),
         ("HEADER_BYTES", (HEADER_WORDS * 8) as u64),
         ("STATE_BYTES", 8),
         ("NEXT_BYTES", 4),
@@ -166,6 +191,13 @@ pub fn layout() -> Vec<(&'static str, u64)> {
         ("CLOSED", CLOSED),
         ("NIL", u64::from(NIL)),
     ]
+}
+
+/// Pages that reservations of `reserved` bytes in all block in a table of `pages` pages of
+/// `1 << shift` bytes with a budget of `size` bytes: Flink's byte rule in pages.
+pub(crate) fn blocked_pages(pages: u32, size: u64, shift: u32, reserved: u64) -> u32 {
+    let usable = size.saturating_sub(reserved) >> shift;
+    pages - usable.min(u64::from(pages)) as u32
 }
 
 /// Whether the warm pages may now exceed what the policy allows (module docs).

@@ -53,7 +53,20 @@ pub(crate) struct SharedTable {
 impl SharedTable {
     /// A table of `total` pages, all on the cold stack (page 0 on top), with the policy
     /// thresholds in its header.
+    #[cfg(all(test, loom))]
     pub(crate) fn new(total: u32, idle_min: u64, max_retained: u64) -> io::Result<SharedTable> {
+        Self::sized(total, u64::from(total) << 12, 12, idle_min, max_retained)
+    }
+
+    /// Like [`SharedTable::new`], for a budget of `size` bytes in pages of `1 << shift` bytes
+    /// (the byte rule of reservations).
+    pub(crate) fn sized(
+        total: u32,
+        size: u64,
+        shift: u32,
+        idle_min: u64,
+        max_retained: u64,
+    ) -> io::Result<SharedTable> {
         assert!(total < NIL, "page count {total} too large");
         #[cfg(not(loom))]
         let t = SharedTable {
@@ -70,6 +83,8 @@ impl SharedTable {
         t.word(TOTAL).store(u64::from(total), Relaxed);
         t.word(IDLE_MIN).store(clamp(idle_min), Relaxed);
         t.word(MAX_RETAINED).store(clamp(max_retained), Relaxed);
+        t.word(SIZE).store(size, Relaxed);
+        t.word(SHIFT).store(u64::from(shift), Relaxed);
         t.word(WARM).store(head(0, NIL), Relaxed);
         t.word(HOT).store(head(0, NIL), Relaxed);
         for i in 0..total {

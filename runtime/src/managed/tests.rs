@@ -262,8 +262,10 @@ fn eager_policy_returns_released_pages_at_once() {
 
 #[test]
 fn default_policy_keeps_a_bounded_warm_set_and_empties_an_idle_slot() {
-    // 64 pages of 32 KiB: idle threshold 32 pages (1 MiB), at most 16 warm free pages.
-    let p = pool(64);
+    // 64 pages of 32 KiB: idle threshold 32 pages (1 MiB), at most 16 warm free pages; no grace
+    // period (the next test shows it), so every return happens when due.
+    let policy = ReturnPolicy::default_for(64, PageSize::DEFAULT).with_grace(std::time::Duration::ZERO);
+    let p = SlotPool::with_policy("slot 7", 64 * PS, PageSize::DEFAULT, policy).unwrap();
     let len = 64 * PS as usize;
     // One page in and out of an idle slot stays warm (no system call per release).
     let one = p.allocate_page(OwnerId(1)).unwrap();
@@ -291,6 +293,55 @@ fn default_policy_keeps_a_bounded_warm_set_and_empties_an_idle_slot() {
     p.release_all(OwnerId(2)).unwrap();
     assert_eq!(p.retained_free_pages(), 0, "23 warm pages exceed the cap of 16");
     p.release_all(OwnerId(3)).unwrap();
+    assert_eq!(resident(p.base_address(), len), 0);
+}
+
+#[test]
+fn returns_due_within_the_grace_period_wait_for_its_end() {
+    // A sorter's rounds: allocate 40 pages (over the 1 MiB idle threshold), write them, release
+    // them all. The first idle return happens at once; the next ones, due within the grace
+    // period, are deferred (the pages stay resident and are re-used without faults), and the
+    // reaper returns the memory once the slot has been left alone until the period ended.
+    let grace = std::time::Duration::from_millis(300);
+    let policy = ReturnPolicy::default_for(64, PageSize::DEFAULT).with_grace(grace);
+    let p = SlotPool::with_policy("slot 7", 64 * PS, PageSize::DEFAULT, policy).unwrap();
+    let len = 64 * PS as usize;
+    let round = |byte: u8| {
+        let pages = p.allocate_pages(OwnerId(1), 40).unwrap();
+        for pg in &pages {
+            touch(&p, *pg, byte);
+        }
+        p.release_all(OwnerId(1)).unwrap();
+    };
+    round(1);
+    assert_eq!(resident(p.base_address(), len), 0, "the first idle return is at once");
+    let started = std::time::Instant::now();
+    round(2);
+    round(3);
+    if started.elapsed() < grace {
+        assert_eq!(
+            resident(p.base_address(), len),
+            40 * PS as usize,
+            "returns due within the grace period wait"
+        );
+        assert!(p.retained_free_pages() >= 40);
+    }
+    // The reaper looks again at the end of the period (bounded wait: the machine may be busy).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while resident(p.base_address(), len) != 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        resident(p.base_address(), len),
+        0,
+        "the reaper returned the idle slot's memory"
+    );
+    assert_eq!(p.retained_free_pages(), 0);
+    p.check_quiescent().unwrap();
+    // Releasers ask again afterwards (the thresholds are back): the next round's return is due
+    // more than a grace period after the previous one, so it happens at once.
+    std::thread::sleep(grace);
+    round(4);
     assert_eq!(resident(p.base_address(), len), 0);
 }
 

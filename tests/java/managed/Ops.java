@@ -37,6 +37,23 @@ public class Ops {
         throw new AssertionError("expected " + type.getName() + " containing '" + messagePart + "'");
     }
 
+    /** Whether {@code mm} has {@code bytes} available within {@code millis} (collecting garbage). */
+    static boolean awaitAvailable(MemoryManager mm, long bytes, long millis) throws Exception {
+        long until = System.nanoTime() + millis * 1_000_000L;
+        while (mm.availableMemory() != bytes) {
+            if (System.nanoTime() > until) {
+                return false;
+            }
+            System.gc();
+            Thread.sleep(20);
+        }
+        return true;
+    }
+
+    static boolean awaitAvailable(MemoryManager mm, long bytes) throws Exception {
+        return awaitAvailable(mm, bytes, 10_000);
+    }
+
     static void ok(String what) {
         System.out.println("OK " + what);
     }
@@ -108,6 +125,11 @@ public class Ops {
         expect(IllegalStateException.class, "use after release", () -> s0.put(0, hello));
         expect(IllegalStateException.class, "double release", () -> mm.release(s0));
         mm.release((Segment) null);
+        // The buffers s0 handed out are still reachable: its page waits in quarantine (held,
+        // counted), and comes back once they are collected.
+        check(mm.availableMemory() == 3L * ps, "a released page with a reachable buffer stays in quarantine");
+        view = null;
+        check(awaitAvailable(mm, 4L * ps), "the quarantine ends when the buffers are collected");
         ok("release one");
 
         // A batch with a freed segment releases nothing.
@@ -203,6 +225,30 @@ public class Ops {
         int owners = ((Map<?, ?>) f.get(mm)).size();
         check(owners <= 128, "owner map bounded, has " + owners);
         ok("owner map bounded");
+
+        // A stale buffer never writes into another owner's page: A's released page is not handed
+        // to B while A's buffer is reachable.
+        MemoryManager two = MemoryManager.create(2L * ps, ps);
+        Segment sa = two.allocatePages("A", 1).get(0);
+        long addrA = sa.address();
+        ByteBuffer staleA = sa.buffer();
+        ByteBuffer sliceA = sa.wrap(8, 8);
+        two.release(sa);
+        Segment sb = two.allocatePages("B", 1).get(0);
+        check(sb.address() != addrA, "B got another page");
+        expect(MemoryAllocationException.class, "Could not allocate 1 pages", () -> two.allocatePages("B", 1));
+        staleA.put(0, (byte) 42);
+        sliceA.put(0, (byte) 43);
+        check(sb.get(0) == 0 && sb.get(8) == 0, "B's page untouched by A's stale buffers");
+        staleA = null;
+        check(!awaitAvailable(two, ps, 300), "a derived buffer (slice) keeps the page in quarantine");
+        sliceA = null;
+        check(awaitAvailable(two, ps), "A's page back once its buffers are collected");
+        Segment sb2 = two.allocatePages("B", 1).get(0);
+        check(sb2.address() == addrA, "the quarantined page is reused after its buffers are gone");
+        two.releaseAll("B");
+        check(two.verifyEmpty() && two.availableMemory() == 2L * ps, "two: all back");
+        ok("stale view");
 
         Segment leaked = mm.allocatePages("leaky-owner", 2).get(0);
         ByteBuffer stale = leaked.buffer();

@@ -1,12 +1,11 @@
 //! Reservations: non-page memory (Flink's `reserveMemory`, used by RocksDB and Python) taken
-//! from the same byte budget as the pages. The owner map is behind a lock (reservations are
-//! rare); each change also sets how many pages of the page table the reservations block, so
-//! that the lock-free page operations see the smaller budget.
-
-use std::sync::atomic::Ordering;
+//! from the same byte budget as the pages. The total lives in the page table's header and changes
+//! under the table's reservation lock (`table_reserve.rs`), which Java takes too; this type keeps
+//! the per-owner numbers of the reservations made through it (rare operations: a mutex).
 
 use super::SlotPool;
-use crate::managed::protocol::{allocated, blocked};
+use crate::managed::protocol::blocked_pages;
+use crate::managed::table_reserve::Refused;
 use crate::managed::{ManagedMemoryError, OwnerId};
 
 impl SlotPool {
@@ -18,26 +17,19 @@ impl SlotPool {
         if bytes == 0 {
             return Ok(());
         }
-        let reserved = self.reserved_total.load(Ordering::Relaxed);
-        let out_of_budget = |allocated: u32| ManagedMemoryError::OutOfBudget {
-            slot: self.slot.clone(),
-            owner,
-            requested: bytes,
-            available: self.size.saturating_sub(
-                (u64::from(allocated.saturating_sub(self.table.hot_pages())) << self.page_size.shift()) + reserved,
-            ),
-        };
-        let new_total = match reserved.checked_add(bytes) {
-            Some(t) if t <= self.size => t,
-            _ => return Err(out_of_budget(allocated(self.table.budget()))),
-        };
-        match self.table.set_blocked(self.blocked_pages(new_total)) {
+        match self.core.table.change_reserved(bytes, 0) {
             Ok(_) => {}
-            Err(Some(allocated)) => return Err(out_of_budget(allocated)),
-            Err(None) => return Err(self.closed()),
+            Err(Refused::Closed) => return Err(self.closed()),
+            Err(Refused::Short(available)) => {
+                return Err(ManagedMemoryError::OutOfBudget {
+                    slot: self.slot.clone(),
+                    owner,
+                    requested: bytes,
+                    available,
+                })
+            }
         }
         *res.entry(owner).or_insert(0) += bytes;
-        self.reserved_total.store(new_total, Ordering::Relaxed);
         Ok(())
     }
 
@@ -57,17 +49,13 @@ impl SlotPool {
         if bytes == 0 {
             return Ok(());
         }
-        let new_total = self.reserved_total.load(Ordering::Relaxed) - bytes;
         // Fewer blocked pages always fit.
-        self.table
-            .set_blocked(self.blocked_pages(new_total))
-            .map_err(|_| self.closed())?;
+        self.core.table.change_reserved(0, bytes).map_err(|_| self.closed())?;
         if bytes == reserved {
             res.remove(&owner);
         } else {
             *res.get_mut(&owner).expect("owner reserved") -= bytes;
         }
-        self.reserved_total.store(new_total, Ordering::Relaxed);
         Ok(())
     }
 
@@ -81,23 +69,20 @@ impl SlotPool {
         Ok(reserved)
     }
 
+    /// The per-owner reservations made through this type are within the table's total (Java's
+    /// reservations make up the rest), and the blocked pages follow the total.
     pub(super) fn check_reservations(&self) -> Result<(), String> {
         let res = self.reservations.lock();
         let sum: u64 = res.values().sum();
-        let total = self.reserved_total.load(Ordering::Relaxed);
-        if sum != total || res.values().any(|b| *b == 0) {
+        // Java reserves on the table without this map's lock: read both under the table's.
+        let (total, blocked) = self.core.table.reserved_and_blocked();
+        if sum > total || res.values().any(|b| *b == 0) {
             return Err(format!("owners reserve {sum} bytes, total says {total}"));
         }
-        let blocked = blocked(self.table.budget());
-        if !self.table.is_closed() && blocked != self.blocked_pages(total) {
+        let table = &self.core.table;
+        if !table.is_closed() && blocked != blocked_pages(table.total(), self.size, self.page_size.shift(), total) {
             return Err(format!("{total} reserved bytes but {blocked} blocked pages"));
         }
         Ok(())
-    }
-
-    /// Pages that reservations of `reserved` bytes in all block: Flink's byte rule in pages.
-    fn blocked_pages(&self, reserved: u64) -> u32 {
-        let usable = (self.size - reserved) >> self.page_size.shift();
-        self.table.total() - usable.min(u64::from(self.table.total())) as u32
     }
 }

@@ -2,12 +2,9 @@ package dev.tmrt.memory;
 
 import dev.tmrt.NativeLibrary;
 import java.lang.ref.Cleaner;
-import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.IdentityHashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -18,25 +15,20 @@ import java.util.Map;
  * {@link Segment}, {@code MemoryReservationException} and {@link MemoryAllocationException} come
  * from this package).
  *
- * <p><b>Owners.</b> The native pool knows owners by number. Each memory manager maps owner
- * objects to numbers by identity (an {@link IdentityHashMap}; Flink's map uses
- * {@code equals}, which is the same for its owners, operators and tasks that do not override
- * it); numbers are never reused. The last owner used is cached (one volatile read, no lock).
- * Owners that hold nothing any more are dropped from the map in batches (one native call)
- * whenever the map has doubled, so the map stays bounded without a native call per release.
+ * <p>This class is the API: argument checks, errors, and the order of the steps. Who holds what
+ * is {@link Owners} (one {@link OwnerRecord} per owner: its segments and reserved bytes); the
+ * pages and the byte budget are the native pool's page table, which lives in shared memory and is
+ * operated on right here ({@link PageTable}, a port of {@code runtime/src/managed/protocol.rs}):
+ * single pages, batches of up to {@value Pages#JAVA_BATCH_MAX} pages, batch releases and reservations
+ * cost no JNI call. Larger batches, a budget that looks full, and refused operations cross JNI
+ * once (a batch as one {@code long[]}), and the native pool produces the exact error texts. The
+ * native side knows at every moment which owner number holds which page (the owner is in the
+ * page's state word) and the total of reserved bytes.
  *
- * <p><b>Single pages without JNI.</b> The native pool's page table lives in shared memory, and
- * allocating or releasing ONE page runs the pool's lock-free protocol right here
- * ({@link PageTable}, a port of {@code runtime/src/managed/protocol.rs}): no JNI call, no lock.
- * The native side still knows at every moment which owner holds which page (the owner is in the
- * page's state word). Errors (over budget, double release, shut down) are produced by the
- * native pool, so their texts are the same either way.
- *
- * <p><b>Threads.</b> All operations are thread-safe; everything else crosses JNI once, whatever
- * the number of pages: a batch of page handles travels as one {@code long[]}. Operations that
- * name a new owner take this memory manager's monitor (for the owner map); releasing segments
- * takes no Java lock at all: a CAS on the page's state word (generation and holder) makes
- * exactly one of two racing releases succeed.
+ * <p><b>Threads.</b> All operations are thread-safe. An owner's record is locked (one CAS) while
+ * its segments change; the page table's CAS on a page's state word (generation and holder) is
+ * the arbiter of a page. A segment that is no longer in its owner's record was released already,
+ * so of two racing releases of one segment exactly one succeeds.
  *
  * <p><b>Differences from Flink.</b> Misuse is an error where Flink ignores it: releasing a
  * segment twice throws {@link IllegalStateException}, releasing another memory manager's segment
@@ -45,7 +37,7 @@ import java.util.Map;
  *
  * <p><b>Lifetime.</b> {@link #shutdown()} releases everything; segments still held are marked
  * freed and their memory goes back to the OS. The native pool is freed when this object becomes
- * unreachable (a {@link Cleaner}). The mapping itself is never unmapped, so a stale
+ * unreachable (a {@link Cleaner} of {@link Pages}). The mapping itself is never unmapped, so a stale
  * {@link ByteBuffer} reads zeros instead of crashing the JVM.
  */
 public final class MemoryManager {
@@ -58,35 +50,23 @@ public final class MemoryManager {
     /** Flink's minimal page size (4 KiB). */
     public static final int MIN_PAGE_SIZE = 4 * 1024;
 
-    private static final Cleaner CLEANER = Cleaner.create();
-    private static final int MIN_PURGE_AT = 64;
+    private static final String SHUT_DOWN = "Memory manager has been shut down.";
 
+    /** The native pool's handle (tests reach the pool's own checks through it). */
     private final long handle;
     private final long memorySize;
     private final int pageSize;
-    private final long base;
-    private final Object lock = new Object();
-    /** The shared page table (single pages are allocated and released here, without JNI). */
-    private final PageTable table;
-    /**
-     * The last owner and its number. Read after claiming the budget, so that an owner purge,
-     * which waits until every claim is published in the table, sees the page (see
-     * {@link #purgeEmptyOwners()}).
-     */
-    private volatile OwnerCache lastOwner;
-    /** Owner objects by identity, to their native numbers (guarded by {@code lock}). */
-    private final IdentityHashMap<Object, Long> ownerIds = new IdentityHashMap<>();
-    private long nextOwnerId = 1;
-    private int purgeAt = MIN_PURGE_AT;
+    private final Pages pages;
+    private final Owners owners = new Owners();
+    /** The owner map (for tests: its size shows that it stays bounded). */
+    private final Map<Object, OwnerRecord> ownerIds = owners.records;
     private volatile boolean shutdown;
 
     private MemoryManager(long handle, long memorySize, int pageSize) {
-        CLEANER.register(this, new Free(handle));
+        this.pages = new Pages(handle, pageSize);
         this.handle = handle;
         this.memorySize = memorySize;
         this.pageSize = pageSize;
-        this.base = nativeBase(handle);
-        this.table = new PageTable(nativeTableAddress(handle), nativeTableLength(handle));
     }
 
     /**
@@ -106,7 +86,7 @@ public final class MemoryManager {
 
     /** Allocates {@code numPages} pages for {@code owner}, all or nothing. */
     public List<Segment> allocatePages(Object owner, int numPages) throws MemoryAllocationException {
-        ArrayList<Segment> segments = new ArrayList<>(Math.max(Math.min(numPages, table.total()), 0));
+        ArrayList<Segment> segments = new ArrayList<>(Math.max(Math.min(numPages, pages.total()), 0));
         allocatePages(owner, segments, numPages);
         return segments;
     }
@@ -123,29 +103,25 @@ public final class MemoryManager {
         checkNotShutdown();
         // More pages than the whole pool is the native pool's IllegalArgumentException (Flink's
         // text), not an OutOfMemoryError here: no array is sized beyond the pool.
-        int room = Math.min(numPages, table.total());
+        int room = Math.min(numPages, pages.total());
         if (numPages != 1 && target instanceof ArrayList) {
             ((ArrayList<Segment>) target).ensureCapacity(target.size() + room);
         }
         try {
             if (numPages == 1) {
                 Segment one = allocateOne(owner);
-                addAllOrRelease(target, new Segment[] {one});
-                return;
-            }
-            long[] bits = new long[room];
-            Segment[] made = new Segment[room];
-            synchronized (lock) {
-                nativeAllocate(handle, ownerId(owner), numPages, bits);
-                for (int i = 0; i < numPages; i++) {
-                    made[i] = newSegment(owner, bits[i]);
+                try {
+                    target.add(one);
+                } catch (RuntimeException | Error e) {
+                    // The target refused it (an immutable list, a full bounded queue): it goes back.
+                    release(one);
+                    throw e;
                 }
+            } else {
+                addAllOrRelease(target, allocateMany(owner, numPages, room));
             }
-            addAllOrRelease(target, made);
         } catch (MemoryAllocationException e) {
             throw new MemoryAllocationException(e.getMessage() + " [" + nameOwner(owner) + "]");
-        } finally {
-            Reference.reachabilityFence(this);
         }
     }
 
@@ -168,45 +144,48 @@ public final class MemoryManager {
         }
     }
 
-    /** One page for {@code owner} through the shared page table (protocol.rs). */
+    /** One page for {@code owner}, registered in its record. */
     private Segment allocateOne(Object owner) throws MemoryAllocationException {
-        long bits = table.takeHot();
-        if (bits == PageTable.NO_PAGE && table.claimOne() != PageTable.OK) {
-            // Over budget or shut down: the native pool says which, with Flink's text (or
-            // succeeds, if pages came back meanwhile).
-            synchronized (lock) {
-                return newSegment(owner, nativeAllocateOne(handle, ownerId(owner)));
-            }
-        }
-        OwnerCache cached = lastOwner;
-        if (cached == null || cached.owner != owner) {
-            // Another owner than last time: give the claim back (an owner purge waits for
-            // claims to be published) and allocate natively under the lock, caching the owner.
-            if (bits == PageTable.NO_PAGE) {
-                table.unclaimOne();
-            } else {
-                table.giveBack(bits);
-            }
-            synchronized (lock) {
-                long id = ownerId(owner);
-                lastOwner = new OwnerCache(owner, id);
-                return newSegment(owner, nativeAllocateOne(handle, id));
-            }
-        }
-        long id = cached.id;
-        if (bits == PageTable.NO_PAGE) {
-            bits = table.popClaimed();
-        }
-        Segment s;
+        OwnerRecord r = owners.lockOrCreate(owner);
         try {
-            s = newSegment(owner, bits);
-        } catch (Throwable t) {
-            // Out of heap between claiming and publishing: give the page back, never lose it.
-            table.giveBack(bits);
-            throw t;
+            long bits = pages.allocateOne(r.id);
+            Segment s;
+            try {
+                s = newSegment(r, owner, bits);
+            } catch (Throwable t) {
+                // Out of heap after allocating: give the page back, never lose it.
+                pages.release(bits);
+                throw t;
+            }
+            r.add(s);
+            return s;
+        } finally {
+            r.unlock();
         }
-        table.publish(bits, id);
-        return s;
+    }
+
+    /** {@code n != 1} pages for {@code owner}, registered in its record. */
+    private Segment[] allocateMany(Object owner, int n, int room) throws MemoryAllocationException {
+        long[] bits = new long[room];
+        Segment[] made = new Segment[room];
+        OwnerRecord r = owners.lockOrCreate(owner);
+        try {
+            pages.allocate(r.id, n, bits);
+            try {
+                for (int i = 0; i < n; i++) {
+                    made[i] = newSegment(r, owner, bits[i]);
+                }
+            } catch (Throwable t) {
+                pages.release(bits, n);
+                throw t;
+            }
+            for (int i = 0; i < n; i++) {
+                r.add(made[i]);
+            }
+            return made;
+        } finally {
+            r.unlock();
+        }
     }
 
     /**
@@ -222,29 +201,26 @@ public final class MemoryManager {
         checkOwnSegment(segment);
         checkNotShutdown();
         checkNotFreed(segment);
-        try {
-            // No Java lock and no JNI: a CAS on the page's state word is the arbiter. Of two
-            // racing releases of one segment, exactly one succeeds.
-            int r = table.release(segment.bits);
-            if (r == PageTable.DUE) {
-                nativeReturnMemoryIfDue(handle);
-            } else if (r != PageTable.OK) {
-                // Refused and nothing changed: the native pool throws the exact error.
-                nativeReleaseOne(handle, segment.bits);
-            }
-        } finally {
-            Reference.reachabilityFence(this);
+        OwnerRecord r = segment.record;
+        r.lock();
+        boolean held = r.remove(segment);
+        r.unlock();
+        if (!held) {
+            throw doubleRelease(segment);
+        }
+        if (!segment.quarantine()) {
+            pages.release(segment.bits);
         }
         segment.markFreed();
     }
 
     /**
-     * Releases a batch of segments, all or nothing (nulls are skipped), crossing JNI once; then
+     * Releases a batch of segments, all or nothing (nulls are skipped), on the page table; then
      * clears the collection as Flink does.
      *
-     * @throws IllegalStateException when one was already released (or appears twice), or after
-     *     shutdown; nothing is released then
-     * @throws IllegalArgumentException when one belongs to another memory manager
+     * @throws IllegalStateException when one was already released, or after shutdown
+     * @throws IllegalArgumentException when one belongs to another memory manager or appears twice;
+     *     nothing is released then
      */
     public void release(Collection<Segment> segments) {
         if (segments == null) {
@@ -261,21 +237,12 @@ public final class MemoryManager {
                 batch[n++] = s;
             }
         }
-        long[] bits = new long[n];
-        for (int i = 0; i < n; i++) {
-            bits[i] = batch[i].bits;
-        }
         checkNotShutdown();
         for (int i = 0; i < n; i++) {
             checkNotFreed(batch[i]);
         }
-        try {
-            // No Java lock, as in release(Segment): the native pool checks the whole batch
-            // (double releases, duplicates) and releases all of it or nothing.
-            nativeRelease(handle, bits, n);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        unregister(batch, n);
+        releasePages(batch, n);
         for (int i = 0; i < n; i++) {
             batch[i].markFreed();
         }
@@ -286,23 +253,103 @@ public final class MemoryManager {
         }
     }
 
+    /**
+     * Takes {@code batch[0..n)} out of their owners' records (one lock per run of one owner), or
+     * none of them: a segment that is not there (released already, or twice in the batch) puts
+     * the others back and throws.
+     */
+    private static void unregister(Segment[] batch, int n) {
+        OwnerRecord locked = null;
+        int done = 0;
+        try {
+            for (; done < n; done++) {
+                Segment s = batch[done];
+                if (s.record != locked) {
+                    if (locked != null) {
+                        locked.unlock();
+                    }
+                    locked = s.record;
+                    locked.lock();
+                }
+                if (!locked.remove(s)) {
+                    break;
+                }
+            }
+        } finally {
+            if (locked != null) {
+                locked.unlock();
+            }
+        }
+        if (done == n) {
+            return;
+        }
+        Segment bad = batch[done];
+        boolean twice = false;
+        for (int i = 0; i < done; i++) {
+            twice |= batch[i] == bad;
+        }
+        for (int i = 0; i < done; i++) {
+            OwnerRecord r = batch[i].record;
+            r.lock();
+            r.add(batch[i]);
+            r.unlock();
+        }
+        if (twice) {
+            throw new IllegalArgumentException(
+                    "segment (page " + bad.pageIndex() + ") appears twice in one release; nothing was released");
+        }
+        throw doubleRelease(bad);
+    }
+
+    /** Frees the pages of {@code segs[0..n)}, taken out of their records, all or nothing. */
+    private void releasePages(Segment[] segs, int n) {
+        long[] bits = new long[n];
+        int free = 0;
+        for (int i = 0; i < n; i++) {
+            if (!segs[i].quarantine()) {
+                bits[free++] = segs[i].bits;
+            }
+        }
+        if (free == 1) {
+            pages.release(bits[0]); // one page: the single-page path (it may park the page hot)
+        } else {
+            pages.release(bits, free);
+        }
+    }
+
+    /**
+     * The last buffer handed out by a released segment was collected: its page goes back (unless
+     * the memory manager was shut down meanwhile: then it is closed with the rest).
+     */
+    void endQuarantine(long bits) {
+        if (!shutdown) {
+            try {
+                pages.release(bits);
+            } catch (IllegalStateException closed) {
+                // Shut down meanwhile: the page was closed with the rest.
+            }
+        }
+    }
+
     /** Releases every segment {@code owner} holds (its reservations stay, as in Flink). */
     public void releaseAll(Object owner) {
         if (owner == null) {
             return;
         }
+        checkNotShutdown();
+        OwnerRecord r = owners.lockExisting(owner);
+        if (r == null) {
+            return;
+        }
+        Segment[] held;
         try {
-            synchronized (lock) {
-                checkNotShutdown();
-                Long id = ownerIds.get(owner);
-                if (id == null) {
-                    return;
-                }
-                // The segments of the released pages see it in the page table (Segment.isFreed).
-                nativeReleaseAll(handle, id);
-            }
+            held = r.takeAll();
         } finally {
-            Reference.reachabilityFence(this);
+            r.unlock();
+        }
+        releasePages(held, held.length);
+        for (Segment s : held) {
+            s.markFreed();
         }
     }
 
@@ -317,16 +364,25 @@ public final class MemoryManager {
         if (bytes < 0) {
             throw new IllegalArgumentException("Cannot reserve a negative number of bytes: " + bytes);
         }
+        checkNotShutdown();
+        OwnerRecord r = owners.lockOrCreate(owner);
+        long got;
         try {
-            synchronized (lock) {
-                checkNotShutdown();
-                nativeReserve(handle, ownerId(owner), bytes);
+            got = pages.changeReserved(bytes, 0);
+            if (got >= 0) {
+                r.reserved += bytes;
+                return;
             }
-        } catch (MemoryReservationException e) {
-            throw new MemoryReservationException(e.getMessage() + " [" + nameOwner(owner) + "]");
         } finally {
-            Reference.reachabilityFence(this);
+            r.unlock();
         }
+        if (got == PageTable.CLOSED_TABLE) {
+            throw new IllegalStateException(SHUT_DOWN + " (" + pages.name + ")");
+        }
+        throw new MemoryReservationException(String.format(
+                "Could not allocate %d bytes, only %d bytes are remaining (%s, owner %d). This usually indicates "
+                        + "that you are requesting more memory than you have reserved. [%s]",
+                bytes, PageTable.lastAvailable(), pages.name, r.id, nameOwner(owner)));
     }
 
     /**
@@ -341,26 +397,31 @@ public final class MemoryManager {
         if (bytes < 0) {
             throw new IllegalArgumentException("Cannot release a negative number of bytes: " + bytes);
         }
+        checkNotShutdown();
+        OwnerRecord r = owners.lockExisting(owner);
+        if (r == null) {
+            if (bytes > 0) {
+                throw new IllegalStateException(
+                        "owner " + owner + " releases " + bytes + " bytes but has no memory reserved");
+            }
+            return;
+        }
+        long had;
         try {
-            synchronized (lock) {
-                checkNotShutdown();
-                Long id = ownerIds.get(owner);
-                if (id == null) {
-                    if (bytes > 0) {
-                        throw new IllegalStateException(
-                                "owner " + owner + " releases " + bytes + " bytes but has no memory reserved");
-                    }
-                    return;
+            had = r.reserved;
+            if (had >= bytes) {
+                if (bytes > 0) {
+                    pages.changeReserved(0, bytes);
+                    r.reserved = had - bytes;
                 }
-                try {
-                    nativeReleaseMemory(handle, id, bytes);
-                } catch (IllegalStateException e) {
-                    throw new IllegalStateException(e.getMessage() + " [" + nameOwner(owner) + "]");
-                }
+                return;
             }
         } finally {
-            Reference.reachabilityFence(this);
+            r.unlock();
         }
+        throw new IllegalStateException(String.format(
+                "%s: owner %d releases %d bytes but has only %d bytes reserved [%s]",
+                pages.name, r.id, bytes, had, nameOwner(owner)));
     }
 
     /** Gives back all of {@code owner}'s reservation (Flink's {@code releaseAllMemory}). */
@@ -368,26 +429,24 @@ public final class MemoryManager {
         if (owner == null) {
             return;
         }
+        checkNotShutdown();
+        OwnerRecord r = owners.lockExisting(owner);
+        if (r == null) {
+            return;
+        }
         try {
-            synchronized (lock) {
-                checkNotShutdown();
-                Long id = ownerIds.get(owner);
-                if (id != null) {
-                    nativeReleaseAllMemory(handle, id);
-                }
+            if (r.reserved > 0) {
+                pages.changeReserved(0, r.reserved);
+                r.reserved = 0;
             }
         } finally {
-            Reference.reachabilityFence(this);
+            r.unlock();
         }
     }
 
     /** Bytes neither in pages nor reserved (0 after shutdown). */
     public long availableMemory() {
-        try {
-            return nativeAvailable(handle);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return pages.available();
     }
 
     /** The page size in bytes. */
@@ -402,7 +461,7 @@ public final class MemoryManager {
 
     /** Whether no owner holds any page or reservation. */
     public boolean verifyEmpty() {
-        return usage().length == 0;
+        return owners.usage().length == 0;
     }
 
     /**
@@ -410,7 +469,7 @@ public final class MemoryManager {
      * {@code "empty"}.
      */
     public String usageReport() {
-        return describe(usage());
+        return describe(owners.usage());
     }
 
     /**
@@ -420,26 +479,29 @@ public final class MemoryManager {
      * reported on {@code System.err}, per owner. Calling it again does nothing.
      */
     public void shutdown() {
-        long[] leaks;
-        try {
-            synchronized (lock) {
-                if (shutdown) {
-                    return;
-                }
-                shutdown = true;
-                try {
-                    // Held pages become leaked in the page table: their segments see it (isFreed).
-                    leaks = nativeShutdown(handle);
-                    if (leaks.length > 0) {
-                        System.err.println("tmrt MemoryManager shut down with memory still held: " + describe(leaks));
+        String leaks;
+        synchronized (owners) {
+            if (shutdown) {
+                return;
+            }
+            shutdown = true;
+            long[] held = owners.usage();
+            leaks = held.length == 0 ? null : describe(held);
+            try {
+                // Held pages become leaked in the page table: their segments see it (isFreed).
+                pages.close();
+            } finally {
+                for (OwnerRecord r : owners.clear()) {
+                    r.lock();
+                    for (Segment s : r.takeAll()) {
+                        s.markFreed();
                     }
-                } finally {
-                    ownerIds.clear();
-                    lastOwner = null;
+                    r.unlock();
                 }
             }
-        } finally {
-            Reference.reachabilityFence(this);
+        }
+        if (leaks != null) {
+            System.err.println("tmrt MemoryManager shut down with memory still held: " + leaks);
         }
     }
 
@@ -452,52 +514,33 @@ public final class MemoryManager {
 
     /** Whether the page table still has the segment's page held with its generation. */
     boolean holds(Segment s) {
-        try {
-            return table.isHeld(s.bits);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return pages.isHeld(s.bits);
     }
 
+    /** The shared direct buffer over the page of live segment {@code s} ({@link Pages#pageView}). */
+    ByteBuffer pageView(Segment s) {
+        return pages.pageView(s.bits);
+    }
+
+    /** A new direct buffer over the page of live segment {@code s}. */
     ByteBuffer newView(Segment s) {
-        try {
-            return nativeBuffer(handle, s.bits);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return pages.newView(s.bits);
     }
 
-    private long[] usage() {
-        try {
-            synchronized (lock) {
-                return nativeUsage(handle);
-            }
-        } finally {
-            Reference.reachabilityFence(this);
-        }
-    }
-
-    /** Owner lines from native triples (owner id, pages, reserved bytes). */
+    /** Owner lines from triples (owner id, pages, reserved bytes). */
     private String describe(long[] triples) {
         if (triples.length == 0) {
             return "empty";
         }
         StringBuilder sb = new StringBuilder();
-        synchronized (lock) {
-            for (int i = 0; i < triples.length; i += 3) {
-                Object owner = null;
-                for (Map.Entry<Object, Long> e : ownerIds.entrySet()) {
-                    if (e.getValue() == triples[i]) {
-                        owner = e.getKey();
-                    }
-                }
-                if (sb.length() > 0) {
-                    sb.append("; ");
-                }
-                sb.append("owner ").append(owner == null ? "#" + triples[i] : describeOwner(owner))
-                        .append(": ").append(triples[i + 1]).append(" pages, ")
-                        .append(triples[i + 2]).append(" reserved bytes");
+        for (int i = 0; i < triples.length; i += 3) {
+            Object owner = owners.ownerOf(triples[i]);
+            if (sb.length() > 0) {
+                sb.append("; ");
             }
+            sb.append("owner ").append(owner == null ? "#" + triples[i] : describeOwner(owner))
+                    .append(": ").append(triples[i + 1]).append(" pages, ")
+                    .append(triples[i + 2]).append(" reserved bytes");
         }
         return sb.toString();
     }
@@ -515,63 +558,14 @@ public final class MemoryManager {
         }
     }
 
-    /** "owner N is DESCRIPTION": the native id, as errors print it, and the owner object. */
+    /** "owner N is DESCRIPTION": the owner's number, as errors print it, and the owner object. */
     private String nameOwner(Object owner) {
-        Long id;
-        synchronized (lock) {
-            id = ownerIds.get(owner);
-        }
-        return "owner " + (id == null ? "?" : id) + " is " + describeOwner(owner);
+        long id = owners.idOf(owner);
+        return "owner " + (id < 0 ? "?" : id) + " is " + describeOwner(owner);
     }
 
-    private Segment newSegment(Object owner, long bits) {
-        int index = (int) bits;
-        return new Segment(this, owner, bits, base + (long) index * pageSize, pageSize);
-    }
-
-    /** The native number of {@code owner}, made on first use; call under lock. */
-    private long ownerId(Object owner) {
-        Long id = ownerIds.get(owner);
-        if (id != null) {
-            return id;
-        }
-        if (ownerIds.size() >= purgeAt) {
-            purgeEmptyOwners();
-        }
-        if (nextOwnerId > PageTable.MAX_OWNER_ID) {
-            throw new IllegalStateException("this memory manager has used all " + PageTable.MAX_OWNER_ID + " owner ids");
-        }
-        long fresh = nextOwnerId++;
-        ownerIds.put(owner, fresh);
-        return fresh;
-    }
-
-    /**
-     * Drops owners that hold nothing any more, with one native call; call under lock. The cache
-     * is cleared first; the native side then waits for a moment when every budget claim is
-     * published in the page table (else it drops nothing), so an allocation that read the old
-     * cache (after claiming) is seen holding its page.
-     */
-    private void purgeEmptyOwners() {
-        lastOwner = null;
-        long[] ids = new long[ownerIds.size()];
-        int n = 0;
-        for (Long id : ownerIds.values()) {
-            ids[n++] = id;
-        }
-        int empty = nativeEmptyOwners(handle, ids, n);
-        if (empty > 0) {
-            java.util.HashSet<Long> gone = new java.util.HashSet<>();
-            for (int i = 0; i < empty; i++) {
-                gone.add(ids[i]);
-            }
-            for (Iterator<Long> it = ownerIds.values().iterator(); it.hasNext(); ) {
-                if (gone.contains(it.next())) {
-                    it.remove();
-                }
-            }
-        }
-        purgeAt = Math.max(MIN_PURGE_AT, ownerIds.size() * 2);
+    private Segment newSegment(OwnerRecord r, Object owner, long bits) {
+        return new Segment(this, r, owner, bits, pages.address(bits), pageSize);
     }
 
     private void checkOwnSegment(Segment s) {
@@ -583,80 +577,28 @@ public final class MemoryManager {
 
     private static void checkNotFreed(Segment s) {
         if (s.freed) {
-            throw new IllegalStateException(
-                    "segment (page " + s.pageIndex() + ") was already released: double release");
+            throw doubleRelease(s);
         }
+    }
+
+    private static IllegalStateException doubleRelease(Segment s) {
+        return new IllegalStateException(
+                "segment (page " + s.pageIndex() + ") was already released: double release");
     }
 
     private void checkNotShutdown() {
         if (shutdown) {
-            throw new IllegalStateException("Memory manager has been shut down.");
-        }
-    }
-
-    /** The last owner and its number (immutable, published through a volatile field). */
-    private static final class OwnerCache {
-        final Object owner;
-        final long id;
-
-        OwnerCache(Object owner, long id) {
-            this.owner = owner;
-            this.id = id;
-        }
-    }
-
-    /** Frees the native pool once the memory manager is unreachable. */
-    private static final class Free implements Runnable {
-        private final long handle;
-
-        Free(long handle) {
-            this.handle = handle;
-        }
-
-        @Override
-        public void run() {
-            nativeFree(handle);
+            throw new IllegalStateException(SHUT_DOWN);
         }
     }
 
     private static native long nativeCreate(long sizeBytes, int pageSize);
 
-    private static native long nativeBase(long handle);
-
-    private static native long nativeTableAddress(long handle);
-
-    private static native long nativeTableLength(long handle);
-
-    private static native void nativeReturnMemoryIfDue(long handle);
-
-    private static native long nativeAllocateOne(long handle, long owner) throws MemoryAllocationException;
-
-    private static native void nativeAllocate(long handle, long owner, int numPages, long[] out)
-            throws MemoryAllocationException;
-
-    private static native void nativeReleaseOne(long handle, long bits);
-
-    private static native void nativeRelease(long handle, long[] bits, int count);
-
-    private static native long[] nativeReleaseAll(long handle, long owner);
-
+    /** The native pool's own reservation (per-owner map), for tests of its argument checks. */
     private static native void nativeReserve(long handle, long owner, long bytes) throws MemoryReservationException;
 
+    /** The native pool's own release of a reservation, for tests of its argument checks. */
     private static native void nativeReleaseMemory(long handle, long owner, long bytes);
-
-    private static native long nativeReleaseAllMemory(long handle, long owner);
-
-    private static native long nativeAvailable(long handle);
-
-    private static native long[] nativeUsage(long handle);
-
-    private static native int nativeEmptyOwners(long handle, long[] ids, int count);
-
-    private static native long[] nativeShutdown(long handle);
-
-    private static native ByteBuffer nativeBuffer(long handle, long bits);
-
-    private static native void nativeFree(long handle);
 
     /**
      * The native pool's invariant check over the shared page table, {@code "ok retained=N"} or

@@ -6,9 +6,10 @@ import java.lang.reflect.Field;
  * The Java side of the page-table protocol defined in tmrt's {@code runtime/src/managed/protocol.rs}
  * (read its module documentation first): a line-by-line port of the single-page allocate and
  * release, operating with atomic accesses on the same memory as the native pool (the table's
- * mapping, at the address the native pool gives). Everything else (batches, releasing an owner's
- * pages, reservations, returning memory, closing, reports) is native. Change one side, change
- * the other; {@code tests/managed_java.rs} checks that they agree.
+ * mapping, at the address the native pool gives), and of the batch allocate and release and the
+ * reservations. Everything else (returning memory, closing, reports, and every error's exact text
+ * for the tmrt API) is native. Change one side, change the other; {@code tests/managed_java.rs}
+ * checks that they agree.
  *
  * <p>Allocation is split so that the memory manager can register the segment before the page
  * becomes visible as held: {@link #takeHot()} (the parked page, with its claim), else
@@ -49,6 +50,11 @@ final class PageTable {
     private static final int IDLE_MIN = 48;
     private static final int MAX_RETAINED = 56;
     private static final int HOT = 64;
+    private static final int RESERVED = 72;
+    private static final int RES_LOCK = 80;
+    private static final int SIZE = 88;
+    private static final int SHIFT = 96;
+    private static final long SUSPENDED = 1L << 62;
     private static final int HEADER_BYTES = 128;
     /** {@link #takeHot()}: no page was parked. */
     static final long NO_PAGE = -1L;
@@ -73,6 +79,8 @@ final class PageTable {
     static final int NOT_HELD = 4;
     /** {@link #release} and {@link #claimOne()}: done. */
     static final int OK = 0;
+    /** {@link #releaseBatch}: a page appears twice in the batch. */
+    static final int DUPLICATE = 5;
 
     static {
         checkLayout(nativeLayout());
@@ -93,6 +101,11 @@ final class PageTable {
         mine.put("IDLE_MIN", (long) IDLE_MIN);
         mine.put("MAX_RETAINED", (long) MAX_RETAINED);
         mine.put("HOT", (long) HOT);
+        mine.put("RESERVED", (long) RESERVED);
+        mine.put("RES_LOCK", (long) RES_LOCK);
+        mine.put("SIZE", (long) SIZE);
+        mine.put("SHIFT", (long) SHIFT);
+        mine.put("SUSPENDED", SUSPENDED);
         mine.put("HEADER_BYTES", (long) HEADER_BYTES);
         mine.put("STATE_BYTES", 8L);
         mine.put("NEXT_BYTES", 4L);
@@ -138,8 +151,8 @@ final class PageTable {
     private final long base;
     private final int total;
     private final long nextBase;
-    private final long idleMin;
-    private final long maxRetained;
+    private final long size;
+    private final int shift;
 
     /** The table at {@code base}, {@code length} bytes (from the native pool). */
     PageTable(long base, long length) {
@@ -150,8 +163,8 @@ final class PageTable {
         }
         this.total = (int) pages;
         this.nextBase = HEADER_BYTES + 8L * total;
-        this.idleMin = U.getLongVolatile(null, base + IDLE_MIN);
-        this.maxRetained = U.getLongVolatile(null, base + MAX_RETAINED);
+        this.size = U.getLongVolatile(null, base + SIZE);
+        this.shift = (int) U.getLongVolatile(null, base + SHIFT);
     }
 
     int total() {
@@ -254,6 +267,11 @@ final class PageTable {
         U.getAndAddLong(null, base + BUDGET, -1L);
     }
 
+    /** Gives back {@code n} claims that were not used (the caller popped nothing). */
+    void unclaim(int n) {
+        U.getAndAddLong(null, base + BUDGET, -n);
+    }
+
     private int pop(int head) {
         long h = U.getLongVolatile(null, base + head);
         for (;;) {
@@ -337,11 +355,251 @@ final class PageTable {
         }
     }
 
-    /** Whether the warm pages may exceed the policy (protocol.rs: returning memory). */
+    /**
+     * Whether the warm pages may exceed the policy (protocol.rs: returning memory). The
+     * thresholds are read each time: Rust suspends them while a return is deferred.
+     */
     private int due(int tag, boolean idle, long hot) {
         long counted = U.getLong(null, base + HINT_TAG);
         long bound = U.getLong(null, base + HINT_LEN) + ((tag - (int) counted) & LOW) + hot;
-        return (idle && bound >= idleMin) || bound > maxRetained ? DUE : OK;
+        return (idle && bound >= U.getLong(null, base + IDLE_MIN)) || bound > U.getLong(null, base + MAX_RETAINED)
+                ? DUE
+                : OK;
+    }
+
+    /**
+     * Allocate, step 2 for a batch: pops {@code n} claimed pages (warm first, as many as one CAS
+     * takes from each stack) into {@code out[0..n)} as handle bits with the generation they will
+     * be published with. Spins while a trim holds the pages.
+     */
+    void popClaimed(int n, long[] out) {
+        int got = 0;
+        int spins = 0;
+        while (got < n) {
+            int popped = popChain(WARM, n - got, out, got);
+            if (popped == 0) {
+                popped = popChain(COLD, n - got, out, got);
+            }
+            got += popped;
+            if (popped == 0) {
+                if (++spins < 64) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+            }
+        }
+    }
+
+    /**
+     * Pops up to {@code k} pages from stack {@code head} with one CAS (the walk may read links
+     * that change under it; the push tag then fails the CAS), writing their bits to
+     * {@code out[at..]}; returns how many.
+     */
+    private int popChain(int head, int k, long[] out, int at) {
+        long h = U.getLongVolatile(null, base + head);
+        for (;;) {
+            int i = (int) h;
+            int c = 0;
+            while (i != NIL && c < k) {
+                checkIndex(i);
+                out[at + c++] = i;
+                i = U.getIntVolatile(null, base + nextBase + 4L * i);
+            }
+            if (c == 0) {
+                return 0;
+            }
+            if (U.compareAndSwapLong(null, base + head, h, (h & TAG_MASK) | (i & LOW))) {
+                for (int j = 0; j < c; j++) {
+                    out[at + j] = bitsOf((int) out[at + j]);
+                }
+                return c;
+            }
+            h = U.getLongVolatile(null, base + head);
+        }
+    }
+
+    /** Allocate, step 3 for a batch: publishes {@code out[0..n)} as held by {@code owner}. */
+    void publish(long[] bits, int n, long owner) {
+        for (int k = 0; k < n; k++) {
+            publish(bits[k], owner);
+        }
+    }
+
+    /**
+     * Releases {@code bits[0..n)}, all or nothing (protocol.rs: batches mark {@code RELEASING}
+     * first and roll back): {@link #OK} or {@link #DUE} (released), else {@link #NOT_HELD},
+     * {@link #DUPLICATE} or {@link #CLOSED} with nothing changed (the caller asks the native pool
+     * for the exact error).
+     */
+    int releaseBatch(long[] bits, int n) {
+        if (n == 0) {
+            return OK;
+        }
+        for (int k = 0; k < n; k++) {
+            long x = bits[k];
+            int i = (int) x;
+            int generation = (int) (x >>> 32);
+            int fault = OK;
+            if (i < 0 || i >= total) {
+                fault = NOT_HELD;
+            } else {
+                long offset = stateOffset(i);
+                long s = U.getLongVolatile(null, base + offset);
+                for (;;) {
+                    long kind = s & KIND_MASK;
+                    if ((int) (s >>> 32) != generation) {
+                        fault = NOT_HELD;
+                    } else if (kind == HELD) {
+                        if (!U.compareAndSwapLong(null, base + offset, s, (s & ~KIND_MASK) | RELEASING)) {
+                            s = U.getLongVolatile(null, base + offset);
+                            continue;
+                        }
+                    } else if (kind == RELEASING && inBatch(bits, k, i)) {
+                        fault = DUPLICATE;
+                    } else if (kind == LEAKED) {
+                        fault = CLOSED;
+                    } else {
+                        // Free, or being released by another batch: a batch never waits.
+                        fault = NOT_HELD;
+                    }
+                    break;
+                }
+            }
+            if (fault != OK) {
+                // Roll back: the marked words keep generation and owner, only the kind changed.
+                for (int j = 0; j < k; j++) {
+                    long offset = stateOffset((int) bits[j]);
+                    long marked = U.getLongVolatile(null, base + offset);
+                    U.putLongVolatile(null, base + offset, (marked & ~KIND_MASK) | HELD);
+                }
+                return fault;
+            }
+        }
+        // All marked: free them, link them into one chain and push it with one CAS.
+        for (int k = 0; k < n; k++) {
+            int i = (int) bits[k];
+            U.putOrderedLong(null, base + stateOffset(i), (bits[k] & TAG_MASK) | WARM_FREE);
+            if (k + 1 < n) {
+                U.putInt(null, base + nextBase + 4L * i, (int) bits[k + 1]);
+            }
+        }
+        int first = (int) bits[0];
+        int last = (int) bits[n - 1];
+        long h = U.getLongVolatile(null, base + WARM);
+        int tag;
+        for (;;) {
+            U.putInt(null, base + nextBase + 4L * last, (int) h);
+            tag = (int) (h >>> 32) + n;
+            if (U.compareAndSwapLong(null, base + WARM, h, ((long) tag << 32) | (first & LOW))) {
+                break;
+            }
+            h = U.getLongVolatile(null, base + WARM);
+        }
+        long left = (U.getAndAddLong(null, base + BUDGET, -n) & LOW) - n;
+        long parked = (int) U.getLongVolatile(null, base + HOT) == NIL ? 0 : 1;
+        return due(tag, left == parked, parked);
+    }
+
+    /** Whether page {@code i} appears in {@code bits[0..k)}. */
+    private static boolean inBatch(long[] bits, int k, int i) {
+        for (int j = 0; j < k; j++) {
+            if ((int) bits[j] == i) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** {@link #changeReserved}: the budget has no room; {@link #lastAvailable()} says how much it had. */
+    static final long SHORT = -1;
+    /** {@link #changeReserved}: the table is closed. */
+    static final long CLOSED_TABLE = -2;
+
+    /** Bytes available when the last {@link #changeReserved} of this thread was refused. */
+    private static final ThreadLocal<long[]> REFUSED_AT = ThreadLocal.withInitial(() -> new long[1]);
+
+    /**
+     * Adds {@code add} bytes to the reserved total and takes {@code sub} away (the caller checked
+     * that they were reserved), if the budget allows (protocol.rs: reserve or release): the new
+     * total, or {@link #SHORT} / {@link #CLOSED_TABLE} with nothing changed.
+     */
+    long changeReserved(long add, long sub) {
+        int spins = 0;
+        while (!U.compareAndSwapLong(null, base + RES_LOCK, 0, 1)) {
+            if (++spins < 64) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
+        }
+        try {
+            long before = U.getLongVolatile(null, base + RESERVED);
+            long after = before - Math.min(sub, before) + add;
+            if (after < 0 || after > size) {
+                REFUSED_AT.get()[0] = available(U.getLongVolatile(null, base + BUDGET), before);
+                return SHORT;
+            }
+            long blocked = total - Math.min((size - after) >>> shift, total);
+            long b = U.getLongVolatile(null, base + BUDGET);
+            for (;;) {
+                if (b < 0) {
+                    return CLOSED_TABLE;
+                }
+                if ((b & LOW) + blocked > total) {
+                    long hot = takeHot();
+                    if (hot != NO_PAGE) {
+                        giveBack(hot);
+                        b = U.getLongVolatile(null, base + BUDGET);
+                        continue;
+                    }
+                    REFUSED_AT.get()[0] = available(b, before);
+                    return SHORT;
+                }
+                if (U.compareAndSwapLong(null, base + BUDGET, b, (b & (Long.MIN_VALUE | LOW)) | (blocked << 32))) {
+                    break;
+                }
+                b = U.getLongVolatile(null, base + BUDGET);
+            }
+            U.putOrderedLong(null, base + RESERVED, after);
+            return after;
+        } finally {
+            U.putOrderedLong(null, base + RES_LOCK, 0);
+        }
+    }
+
+    /** Bytes available when the last refused {@link #changeReserved} of this thread looked. */
+    static long lastAvailable() {
+        return REFUSED_AT.get()[0];
+    }
+
+    /** Bytes neither in pages nor reserved, with budget word {@code b} and {@code reserved} bytes. */
+    private long available(long b, long reserved) {
+        long hot = (int) U.getLongVolatile(null, base + HOT) == NIL ? 0 : 1;
+        long pages = Math.max((b & LOW) - hot, 0);
+        return Math.max(size - (pages << shift) - reserved, 0);
+    }
+
+    /** Bytes neither in pages nor reserved now (0 once closed). */
+    long available() {
+        long b = U.getLongVolatile(null, base + BUDGET);
+        return b < 0 ? 0 : available(b, U.getLongVolatile(null, base + RESERVED));
+    }
+
+    /** Bytes reserved now, over all owners. */
+    long reserved() {
+        return U.getLongVolatile(null, base + RESERVED);
+    }
+
+    /** Pages held now (the parked hot page is free). */
+    long pagesInUse() {
+        long hot = (int) U.getLongVolatile(null, base + HOT) == NIL ? 0 : 1;
+        return Math.max((U.getLongVolatile(null, base + BUDGET) & LOW) - hot, 0);
+    }
+
+    /** Whether the table was closed. */
+    boolean isClosed() {
+        return U.getLongVolatile(null, base + BUDGET) < 0;
     }
 
     /**

@@ -12,9 +12,10 @@ import java.nio.ByteOrder;
  * <p>Once released (by {@link MemoryManager#release(Segment)}, a batch release,
  * {@link MemoryManager#releaseAll(Object)} or {@link MemoryManager#shutdown()}) a segment refuses
  * every access with an {@link IllegalStateException}. A {@link ByteBuffer} obtained from
- * {@link #buffer()} before the release cannot be revoked: it keeps pointing at the page, which
- * may by then belong to another owner (as with Flink's segments), or, after shutdown, reads
- * zeros. It can never crash the JVM: the mapping is never unmapped.
+ * {@link #buffer()} or {@link #wrap} before the release cannot be revoked, so the page is not
+ * reused while such a buffer is reachable ({@link PageViews}): a stale buffer never touches
+ * another owner's data. After shutdown it reads zeros; it can never crash the JVM: the mapping
+ * is never unmapped.
  */
 public final class Segment {
     private static final VarHandle FREED;
@@ -33,10 +34,16 @@ public final class Segment {
     private final long address;
     private final int size;
     volatile boolean freed;
-    private ByteBuffer view;
+    /** The record of the owner that holds it (its lock guards {@link #slot}). */
+    final OwnerRecord record;
+    /** The position in {@link #record}, -1 once released there. */
+    int slot = -1;
+    /** The buffers handed out, or null (guarded by the record's lock). */
+    private PageViews views;
 
-    Segment(MemoryManager manager, Object owner, long bits, long address, int size) {
+    Segment(MemoryManager manager, OwnerRecord record, Object owner, long bits, long address, int size) {
         this.manager = manager;
+        this.record = record;
         this.owner = owner;
         this.bits = bits;
         this.address = address;
@@ -88,18 +95,51 @@ public final class Segment {
     /**
      * A direct {@link ByteBuffer} over the whole segment (position 0, limit {@link #size()},
      * native byte order), made with JNI {@code NewDirectByteBuffer} over the mapped page. Each
-     * call returns a new buffer object sharing the memory.
+     * call returns a new buffer object sharing the memory. Once the segment is released, its page
+     * is not reused while this buffer (or one derived from it) is reachable ({@link PageViews}).
      */
     public ByteBuffer buffer() {
-        return view().duplicate().order(ByteOrder.nativeOrder());
+        checkLive();
+        return views().expose(this).order(ByteOrder.nativeOrder());
     }
 
-    /** A direct buffer over {@code [offset, offset + length)} of the segment. */
+    /** A direct buffer over {@code [offset, offset + length)} of the segment (as {@link #buffer()}). */
     public ByteBuffer wrap(int offset, int length) {
         checkRange(offset, length);
-        ByteBuffer b = view().duplicate();
+        ByteBuffer b = views().expose(this);
         b.position(offset).limit(offset + length);
         return b.slice().order(ByteOrder.nativeOrder());
+    }
+
+    /**
+     * The record of the buffers handed out, made on first use under the owner's record lock while
+     * the segment is held there (a release takes it out of the record under that lock first, so
+     * a release either sees the record or makes this throw).
+     */
+    private PageViews views() {
+        record.lock();
+        try {
+            if (slot < 0) {
+                throw new IllegalStateException("segment (page " + pageIndex() + ") has been released: use after release");
+            }
+            PageViews v = views;
+            if (v == null) {
+                v = new PageViews(manager, bits);
+                views = v;
+            }
+            return v;
+        } finally {
+            record.unlock();
+        }
+    }
+
+    /**
+     * Whether the page must wait in quarantine after this segment's release (a buffer handed out
+     * is still reachable); call once, after the segment was taken out of its owner's record.
+     */
+    boolean quarantine() {
+        PageViews v = views;
+        return v != null && v.quarantine();
     }
 
     /** The byte at {@code index}. */
@@ -159,12 +199,7 @@ public final class Segment {
 
     private ByteBuffer view() {
         checkLive();
-        ByteBuffer v = view;
-        if (v == null) {
-            v = manager.newView(this).order(ByteOrder.nativeOrder());
-            view = v;
-        }
-        return v;
+        return manager.pageView(this);
     }
 
     private void checkRange(int offset, int length) {

@@ -126,11 +126,8 @@ public final class SlotPages {
             if (n > JAVA_BATCH_MAX || table.claim(n) != PageTable.OK) {
                 return nativeAllocate(handle, owner, n, out);
             }
-            for (int i = 0; i < n; i++) {
-                long bits = table.popClaimed();
-                table.publish(bits, owner);
-                out[i] = bits;
-            }
+            table.popClaimed(n, out);
+            table.publish(out, n, owner);
             return OK;
         } finally {
             Reference.reachabilityFence(this);
@@ -166,21 +163,52 @@ public final class SlotPages {
     }
 
     /**
-     * Reserves {@code bytes} of non-page memory for owner number {@code owner} from the same
-     * budget; false (nothing changed) when they do not fit.
+     * Releases the pages of {@code bits[0..n)}, all or nothing, on the page table (no JNI, no
+     * lock).
+     *
+     * @throws IllegalStateException when one is not held with its handle's generation (released
+     *     twice) or the pool is closed, {@link IllegalArgumentException} when one appears twice:
+     *     the native pool's exact error, nothing released
      */
-    public boolean reserve(long owner, long bytes) {
+    public void release(long[] bits, int n) {
         try {
-            return nativeReserve(handle, owner, bytes);
+            int r = table.releaseBatch(bits, n);
+            if (r == PageTable.DUE) {
+                nativeReturnMemoryIfDue(handle);
+            } else if (r != PageTable.OK) {
+                nativeReleaseBatch(handle, bits, n);
+            }
         } finally {
             Reference.reachabilityFence(this);
         }
     }
 
-    /** Gives back {@code bytes} (at most what {@code owner} reserved) of owner's reservation. */
-    public void releaseReserved(long owner, long bytes) {
+    /**
+     * Reserves {@code bytes >= 0} of non-page memory from the same budget, on the page table's
+     * header (no JNI); false (nothing changed) when they do not fit. Who reserved how much is the
+     * caller's bookkeeping: the native pool knows only the total.
+     *
+     * @throws IllegalStateException when the pool is closed
+     */
+    public boolean reserve(long bytes) {
         try {
-            nativeReleaseReserved(handle, owner, bytes);
+            long r = table.changeReserved(bytes, 0);
+            if (r == PageTable.CLOSED_TABLE) {
+                throw new IllegalStateException("Memory manager has been shut down.");
+            }
+            return r != PageTable.SHORT;
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Gives back {@code bytes} of a reservation made with {@link #reserve(long)} (the caller
+     * checked that they were reserved); nothing happens once the pool is closed.
+     */
+    public void releaseReserved(long bytes) {
+        try {
+            table.changeReserved(0, bytes);
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -189,7 +217,7 @@ public final class SlotPages {
     /** Bytes neither in pages nor reserved (0 once closed). */
     public long available() {
         try {
-            return nativeAvailable(handle);
+            return table.available();
         } finally {
             Reference.reachabilityFence(this);
         }
@@ -252,11 +280,7 @@ public final class SlotPages {
 
     private static native void nativeReturnMemoryIfDue(long handle);
 
-    private static native boolean nativeReserve(long handle, long owner, long bytes);
-
-    private static native void nativeReleaseReserved(long handle, long owner, long bytes);
-
-    private static native long nativeAvailable(long handle);
+    private static native void nativeReleaseBatch(long handle, long[] bits, int count);
 
     private static native long[] nativeUsage(long handle);
 

@@ -11,9 +11,7 @@ import java.util.Collection;
 import java.util.ConcurrentModificationException;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.NoSuchElementException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongConsumer;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.core.memory.MemorySegment;
@@ -36,8 +34,10 @@ import org.slf4j.LoggerFactory;
  * <p>Segments are Flink's own {@link MemorySegment}s, made as Flink makes managed segments: off
  * heap, wrapping disallowed, a cleanup action (here: the page goes back to the pool) that
  * {@code free()} runs once. What Flink keeps per owner in a {@code ConcurrentHashMap} of
- * {@code HashSet}s is kept in {@link OwnerSegments} records (owners compared with {@code equals},
- * as Flink does), so one page costs no hashing and no lock beyond one CAS on the owner's record.
+ * {@code HashSet}s, and the owner's reserved bytes it keeps in a second map, are kept in
+ * {@link OwnerSegments} records (owners compared with {@code equals}, as Flink does), so one page
+ * costs no hashing and no lock beyond one CAS on the owner's record, and a reservation is that
+ * CAS and the page table header's (no JNI: {@link SlotPages#reserve}).
  * Shared resources ({@code getSharedMemoryResourceForManagedMemory}, RocksDB) follow Flink's
  * {@code SharedResources} ({@link SharedLeases}).
  *
@@ -66,7 +66,6 @@ public class MemoryManager {
     private static final String CONCURRENTLY_SHUT_DOWN = "Memory manager has been concurrently shut down.";
     private static final String BOOK_KEEPING = "Error removing book-keeping reference to allocated memory segment.";
 
-    private final Map<Object, Long> reservedMemory;
     private final long pageSize;
     private final long memorySize;
     private final long totalNumberOfPages;
@@ -86,7 +85,6 @@ public class MemoryManager {
         this.pageSize = pageSize;
         this.memorySize = memorySize;
         this.totalNumberOfPages = memorySize / pageSize;
-        this.reservedMemory = new ConcurrentHashMap<>();
         this.sharedResources = new SharedLeases();
         verifyIntTotalNumberOfPages(memorySize, totalNumberOfPages);
         SlotPages made = null;
@@ -128,13 +126,14 @@ public class MemoryManager {
     public void shutdown() {
         if (!isShutDown) {
             isShutDown = true;
-            reservedMemory.clear();
+            // Flink clears reservedMemory (the budget keeps the bytes): the records forget them.
             for (OwnerSegments owner : owners.all()) {
                 MemorySegment[] held;
                 owner.lock();
                 try {
                     held = owner.takeAll();
                     owner.present = false;
+                    owner.reserved = 0;
                 } finally {
                     owner.unlock();
                 }
@@ -172,11 +171,11 @@ public class MemoryManager {
             throws MemoryAllocationException {
         Preconditions.checkNotNull(owner, "The memory owner must not be null.");
         Preconditions.checkState(!isShutDown, SHUT_DOWN);
-        Preconditions.checkArgument(
-                numberOfPages <= totalNumberOfPages,
-                "Cannot allocate more segments %s than the max number %s",
-                numberOfPages,
-                totalNumberOfPages);
+        if (numberOfPages > totalNumberOfPages) {
+            // Flink's check and text; guarded so that the passing case boxes no arguments.
+            Preconditions.checkArgument(
+                    false, "Cannot allocate more segments %s than the max number %s", numberOfPages, totalNumberOfPages);
+        }
         if (target instanceof ArrayList) {
             ((ArrayList<MemorySegment>) target).ensureCapacity(numberOfPages);
         }
@@ -425,20 +424,19 @@ public class MemoryManager {
         if (size == 0L) {
             return;
         }
-        if (pages == null) {
-            fallbackBudget.reserveMemory(size);
-        } else {
-            OwnerSegments record = owners.lockOrCreate(owner);
-            try {
-                if (!pages.reserve(record.id, size)) {
-                    throw new MemoryReservationException(String.format(NOT_ENOUGH, size, pages.available()));
-                }
-                record.reserved += size;
-            } finally {
-                record.unlock();
+        // Flink keeps the owner's total in reservedMemory; here it is the owner's record (owners
+        // compared with equals as there), changed with the budget under the record's lock.
+        OwnerSegments record = owners.lockOrCreate(owner);
+        try {
+            if (pages == null) {
+                fallbackBudget.reserveMemory(size);
+            } else if (!pages.reserve(size)) {
+                throw new MemoryReservationException(String.format(NOT_ENOUGH, size, pages.available()));
             }
+            record.reserved += size;
+        } finally {
+            record.unlock();
         }
-        reservedMemory.compute(owner, (o, reserved) -> reserved == null ? size : reserved + size);
         Preconditions.checkState(!isShutDown, CONCURRENTLY_SHUT_DOWN);
     }
 
@@ -447,57 +445,60 @@ public class MemoryManager {
         if (size == 0L) {
             return;
         }
-        reservedMemory.compute(owner, (o, currentlyReserved) -> {
-            long newReservedMemory = 0;
-            if (currentlyReserved != null) {
-                if (currentlyReserved < size) {
-                    LOG.warn(
-                            "Trying to release more memory {} than it was reserved {} so far for the owner {}",
-                            size,
-                            currentlyReserved,
-                            owner);
-                }
-                newReservedMemory = releaseAndCalculateReservedMemory(owner, size, currentlyReserved);
-            }
-            return newReservedMemory == 0 ? null : newReservedMemory;
-        });
-    }
-
-    private long releaseAndCalculateReservedMemory(Object owner, long memoryToFree, long currentlyReserved) {
-        long effectiveMemoryToRelease = Math.min(currentlyReserved, memoryToFree);
-        giveBackReserved(owner, effectiveMemoryToRelease);
-        return currentlyReserved - effectiveMemoryToRelease;
-    }
-
-    /** Returns {@code bytes} of {@code owner}'s reservation to the budget. */
-    private void giveBackReserved(Object owner, long bytes) {
-        if (pages == null) {
-            fallbackBudget.releaseMemory(bytes);
+        OwnerSegments record = owners.lockExisting(owner);
+        if (record == null) {
             return;
         }
-        OwnerSegments record = owners.lockOrCreate(owner);
+        long currentlyReserved;
         try {
-            long here = Math.min(bytes, record.reserved);
-            if (here > 0) {
-                pages.releaseReserved(record.id, here);
-                record.reserved -= here;
+            currentlyReserved = record.reserved;
+            if (currentlyReserved == 0) {
+                return; // not a key of Flink's reservedMemory
             }
+            giveBackReserved(record, Math.min(currentlyReserved, size));
         } finally {
             record.unlock();
         }
+        if (currentlyReserved < size) {
+            LOG.warn(
+                    "Trying to release more memory {} than it was reserved {} so far for the owner {}",
+                    size,
+                    currentlyReserved,
+                    owner);
+        }
+    }
+
+    /** Returns {@code bytes} of the (locked) record's reservation to the budget. */
+    private void giveBackReserved(OwnerSegments record, long bytes) {
+        if (pages == null) {
+            fallbackBudget.releaseMemory(bytes);
+        } else {
+            pages.releaseReserved(bytes);
+        }
+        record.reserved -= bytes;
     }
 
     private void checkMemoryReservationPreconditions(Object owner, long size) {
         Preconditions.checkNotNull(owner, "The memory owner must not be null.");
         Preconditions.checkState(!isShutDown, SHUT_DOWN);
-        Preconditions.checkArgument(size >= 0L, "The memory size (%s) has to have non-negative size", size);
+        if (size < 0L) {
+            // Flink's check and text; guarded so that the passing case boxes no argument.
+            Preconditions.checkArgument(false, "The memory size (%s) has to have non-negative size", size);
+        }
     }
 
     public void releaseAllMemory(Object owner) {
         checkMemoryReservationPreconditions(owner, 0L);
-        Long memoryReservedForOwner = reservedMemory.remove(owner);
-        if (memoryReservedForOwner != null) {
-            giveBackReserved(owner, memoryReservedForOwner);
+        OwnerSegments record = owners.lockExisting(owner);
+        if (record == null) {
+            return;
+        }
+        try {
+            if (record.reserved > 0) {
+                giveBackReserved(record, record.reserved);
+            }
+        } finally {
+            record.unlock();
         }
     }
 

@@ -1,0 +1,239 @@
+package dev.tmrt.memory;
+
+import dev.tmrt.NativeLibrary;
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * The pages and the byte budget of one {@link MemoryManager}: its native slot pool and the pool's
+ * shared page table, and the <b>one place that decides</b> whether an operation runs on the page
+ * table right here ({@link PageTable}: no JNI, no lock) or crosses into the native pool. Single
+ * pages, batches of up to {@link #JAVA_BATCH_MAX} pages, batch releases and reservations run
+ * here; larger batches and a budget that looks full go native, and so does every refused
+ * operation, so that the native pool produces the exact error text.
+ *
+ * <p>Pages are {@code long} handles: generation in the high half, page index in the low half.
+ * Who holds which page is the caller's bookkeeping ({@link Owners}); the page table records the
+ * holder's number only for the native side's reports.
+ *
+ * <p>Lifetime: the native pool is freed by a {@link Cleaner} once this object is unreachable
+ * (segments reach it through their memory manager); every method is fenced with
+ * {@link Reference#reachabilityFence}.
+ */
+final class Pages {
+    static {
+        NativeLibrary.load();
+    }
+
+    /** Batches up to this size are allocated on the page table in Java, larger ones natively. */
+    static final int JAVA_BATCH_MAX = 64;
+
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    /** The native pool (an {@code Arc<SlotPool>}'s raw pointer). */
+    final long handle;
+    /** The pool's name, as its errors print it. */
+    final String name;
+    private final long base;
+    private final int pageSize;
+    private final PageTable table;
+    /** Per page: a direct buffer over it, made on first access (see {@link #pageView}). */
+    private final AtomicReferenceArray<ByteBuffer> views;
+
+    Pages(long handle, int pageSize) {
+        CLEANER.register(this, new Free(handle));
+        this.handle = handle;
+        this.pageSize = pageSize;
+        this.base = nativeBase(handle);
+        this.name = nativeName(handle);
+        this.table = new PageTable(nativeTableAddress(handle), nativeTableLength(handle));
+        this.views = new AtomicReferenceArray<>(table.total());
+    }
+
+    /** How many pages the pool has. */
+    int total() {
+        return table.total();
+    }
+
+    /** The address of the page of handle {@code bits}. */
+    long address(long bits) {
+        return base + (long) (int) bits * pageSize;
+    }
+
+    /**
+     * Allocates {@code n} pages ({@code 0 <= n}) for owner number {@code owner}, all or nothing,
+     * writing their handles to {@code out[0..n)} (published as held when this returns).
+     *
+     * @throws MemoryAllocationException over budget (the native pool's text)
+     * @throws IllegalArgumentException for more pages than the pool has
+     * @throws IllegalStateException when the pool is closed
+     */
+    void allocate(long owner, int n, long[] out) throws MemoryAllocationException {
+        if (n == 1) {
+            out[0] = allocateOne(owner);
+            return;
+        }
+        try {
+            if (n <= JAVA_BATCH_MAX && table.claim(n) == PageTable.OK) {
+                table.popClaimed(n, out);
+                table.publish(out, n, owner);
+            } else {
+                nativeAllocate(handle, owner, n, out);
+            }
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** One page for owner number {@code owner}: its handle (see {@link #allocate}). */
+    long allocateOne(long owner) throws MemoryAllocationException {
+        try {
+            long bits = table.takeHot();
+            if (bits == PageTable.NO_PAGE) {
+                if (table.claimOne() != PageTable.OK) {
+                    // Over budget or closed: the native pool says which (or succeeds, if pages
+                    // came back meanwhile).
+                    return nativeAllocateOne(handle, owner);
+                }
+                bits = table.popClaimed();
+            }
+            table.publish(bits, owner);
+            return bits;
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Releases one page; refused (released twice, closed): the native pool's exact error. */
+    void release(long bits) {
+        try {
+            int r = table.release(bits);
+            if (r == PageTable.DUE) {
+                nativeReturnMemoryIfDue(handle);
+            } else if (r != PageTable.OK) {
+                nativeReleaseOne(handle, bits);
+            }
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Releases {@code bits[0..n)}, all or nothing; refused: the native pool's exact error. */
+    void release(long[] bits, int n) {
+        try {
+            int r = table.releaseBatch(bits, n);
+            if (r == PageTable.DUE) {
+                nativeReturnMemoryIfDue(handle);
+            } else if (r != PageTable.OK) {
+                nativeRelease(handle, bits, n);
+            }
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Whether the page of {@code bits} is held now with that generation. */
+    boolean isHeld(long bits) {
+        try {
+            return table.isHeld(bits);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Adds {@code add} reserved bytes and takes {@code sub} away (protocol.rs: reserve or
+     * release): the new total, {@link PageTable#SHORT} or {@link PageTable#CLOSED_TABLE}.
+     */
+    long changeReserved(long add, long sub) {
+        try {
+            return table.changeReserved(add, sub);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Bytes neither in pages nor reserved (0 once closed). */
+    long available() {
+        try {
+            return table.available();
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * The direct buffer over page {@code bits} (native byte order), made once per page with JNI
+     * and shared by the page's segments for absolute accesses (which change no buffer state);
+     * the page must be held with that handle.
+     */
+    ByteBuffer pageView(long bits) {
+        int page = (int) bits;
+        ByteBuffer v = views.get(page);
+        if (v == null) {
+            v = newView(bits).order(ByteOrder.nativeOrder());
+            views.compareAndSet(page, null, v);
+        }
+        return v;
+    }
+
+    /** A new direct buffer over page {@code bits} (JNI), which must be held with that handle. */
+    ByteBuffer newView(long bits) {
+        try {
+            return nativeBuffer(handle, bits);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Closes the pool: held pages become leaked, every later operation is refused. */
+    void close() {
+        try {
+            nativeShutdown(handle);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Frees the native pool once its {@link Pages} is unreachable. */
+    private static final class Free implements Runnable {
+        private final long handle;
+
+        Free(long handle) {
+            this.handle = handle;
+        }
+
+        @Override
+        public void run() {
+            nativeFree(handle);
+        }
+    }
+
+    private static native void nativeFree(long handle);
+
+    private static native long nativeBase(long handle);
+
+    private static native String nativeName(long handle);
+
+    private static native long nativeTableAddress(long handle);
+
+    private static native long nativeTableLength(long handle);
+
+    private static native void nativeReturnMemoryIfDue(long handle);
+
+    private static native long nativeAllocateOne(long handle, long owner) throws MemoryAllocationException;
+
+    private static native void nativeAllocate(long handle, long owner, int numPages, long[] out)
+            throws MemoryAllocationException;
+
+    private static native void nativeReleaseOne(long handle, long bits);
+
+    private static native void nativeRelease(long handle, long[] bits, int count);
+
+    private static native long[] nativeShutdown(long handle);
+
+    private static native ByteBuffer nativeBuffer(long handle, long bits);
+}
