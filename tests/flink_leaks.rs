@@ -24,12 +24,24 @@ const JOB_TIMEOUT: Duration = Duration::from_secs(180);
 const CAUSES: &[(&str, Option<(&str, &[&str])>)] = &[
     ("clean", None),
     ("clean", None),
-    ("thread", Some(("thread", &["\"job-lingering-thread\"", "stop the thread"]))),
-    ("executor", Some(("thread", &["\"job-executor-worker\"", "shutdownNow()"]))),
+    (
+        "thread",
+        Some(("thread", &["\"job-lingering-thread\"", "stop the thread"])),
+    ),
+    (
+        "executor",
+        Some(("thread", &["\"job-executor-worker\"", "shutdownNow()"])),
+    ),
     ("timer", Some(("thread", &["\"job-timer\"", "Timer.cancel()"]))),
-    ("jdbc", Some(("static-field", &["java.sql.DriverManager", "deregisterDriver"]))),
+    (
+        "jdbc",
+        Some(("static-field", &["java.sql.DriverManager", "deregisterDriver"])),
+    ),
     ("shutdown-hook", Some(("static-field", &["Runtime.removeShutdownHook"]))),
-    ("thread-local", Some(("thread-local", &["\"lib-pool-worker\"", "ThreadLocal.remove()"]))),
+    (
+        "thread-local",
+        Some(("thread-local", &["\"lib-pool-worker\"", "ThreadLocal.remove()"])),
+    ),
     ("static-cache", Some(("static-field", &["e2e.lib.SharedLib.CACHE"]))),
     (
         "context-classloader",
@@ -49,7 +61,10 @@ fn flink_2_2_0_session_cluster_leaks_are_named() {
 
 fn source(rel: &str) -> (String, String) {
     let p = workspace_root().join("tests/flink").join(rel);
-    (rel.rsplit('/').next().unwrap().to_string(), std::fs::read_to_string(p).unwrap())
+    (
+        rel.rsplit('/').next().unwrap().to_string(),
+        std::fs::read_to_string(p).unwrap(),
+    )
 }
 
 /// The lib/ jar and the job jar (compiled against the version's lib/ and the lib/ jar).
@@ -146,7 +161,11 @@ fn leaks(version: &str) {
     for tm in &tms {
         let args = cluster.process_args(tm).unwrap();
         for p in jvm_params.split_whitespace() {
-            assert!(args.iter().any(|a| a == p), "{}: {p} missing from {args:?}", tm.resource_id);
+            assert!(
+                args.iter().any(|a| a == p),
+                "{}: {p} missing from {args:?}",
+                tm.resource_id
+            );
         }
     }
 
@@ -191,7 +210,11 @@ fn leaks(version: &str) {
     }
 
     for i in 0..tms.len() {
-        assert!(cluster.stop_taskmanager(i, Duration::from_secs(60)), "{} did not stop", tms[i].resource_id);
+        assert!(
+            cluster.stop_taskmanager(i, Duration::from_secs(60)),
+            "{} did not stop",
+            tms[i].resource_id
+        );
     }
     let mut loaders: BTreeMap<String, Value> = BTreeMap::new();
     for tm in &tms {
@@ -204,14 +227,21 @@ fn leaks(version: &str) {
         }
         // No agent safepoint over the budget (100 ms) in the TaskManager's own safepoint log.
         let log = std::fs::read_to_string(reports.join(format!("safepoints-{}.log", tm.pid))).unwrap_or_default();
-        for line in log.lines().filter(|l| l.contains("\"HeapWalkOperation\"") || l.contains("\"HeapIterateOperation\"")) {
+        for line in log
+            .lines()
+            .filter(|l| l.contains("\"HeapWalkOperation\"") || l.contains("\"HeapIterateOperation\""))
+        {
             let ns: u64 = line
                 .split("At safepoint: ")
                 .nth(1)
                 .and_then(|r| r.split(' ').next())
                 .and_then(|n| n.parse().ok())
                 .unwrap();
-            assert!(ns <= 100_000_000, "{}: agent safepoint of {ns} ns: {line}", tm.resource_id);
+            assert!(
+                ns <= 100_000_000,
+                "{}: agent safepoint of {ns} ns: {line}",
+                tm.resource_id
+            );
         }
         assert_no_heartbeat_timeout(&tm.log);
     }
@@ -223,7 +253,13 @@ fn leaks(version: &str) {
             .unwrap_or_else(|| panic!("{cause}: no loader with job {job_id} in the reports"));
         assert_eq!(l["kind"], "flink", "{l:#}");
         assert_eq!(l["user_code"], true);
-        assert!(l["urls"][0].as_str().unwrap().contains(&format!("job_{job_id}/blob_p-")), "{l:#}");
+        assert!(
+            l["urls"][0]
+                .as_str()
+                .unwrap()
+                .contains(&format!("job_{job_id}/blob_p-")),
+            "{l:#}"
+        );
         let expected = CAUSES.iter().find(|(c, _)| c == cause).and_then(|(_, e)| *e);
         if *job_id == warm_up {
             // Retained or not, never blamed on the job: any suspect names a thread of Flink or
@@ -243,8 +279,10 @@ fn leaks(version: &str) {
                 assert_eq!(l["leaked"], true, "{cause}: not leaked: {l:#}");
                 let suspects = l["suspects"].as_array().unwrap();
                 assert!(
-                    suspects.iter().any(|s| s["kind"] == kind
-                        && words.iter().all(|w| s["description"].as_str().unwrap().contains(w))),
+                    suspects
+                        .iter()
+                        .any(|s| s["kind"] == kind
+                            && words.iter().all(|w| s["description"].as_str().unwrap().contains(w))),
                     "{cause}: no {kind} suspect saying {words:?}: {suspects:#?}"
                 );
             }

@@ -137,7 +137,10 @@ impl ClusterBuilder {
             let lib = dir.join("lib");
             let _ = std::fs::remove_dir_all(&lib);
             std::fs::create_dir_all(&lib).unwrap();
-            let home_jars = std::fs::read_dir(self.home.join("lib")).unwrap().flatten().map(|e| e.path());
+            let home_jars = std::fs::read_dir(self.home.join("lib"))
+                .unwrap()
+                .flatten()
+                .map(|e| e.path());
             for jar in home_jars.chain(self.extra_lib.iter().cloned()) {
                 let link = lib.join(jar.file_name().unwrap());
                 std::os::unix::fs::symlink(&jar, &link)

@@ -18,18 +18,47 @@ use runtime::managed::{ManagedMemoryError, Page, PoolFigures, SlotPool, UsageRep
 use super::{byte_count, error, owner, pool, usage_triples};
 use crate::ffi::{jni_entry, JavaError};
 
-/// Pools made through `SlotPages` and not yet freed (weak: the Java side owns them).
-static LIVE: Mutex<Vec<Weak<SlotPool>>> = Mutex::new(Vec::new());
+/// Pools made through `SlotPages` and not yet freed (weak: the Java side owns them), each with
+/// its slot number.
+static LIVE: Mutex<Vec<(u32, Weak<SlotPool>)>> = Mutex::new(Vec::new());
+
+/// A pool that Java's `SlotPages` holds, with the number the agent shows it under.
+pub struct LiveSlot {
+    /// The lowest number no other live pool had when this one was made: a slot pool of a
+    /// TaskManager with `n` slots is numbered below `n` (Flink makes one memory manager per slot
+    /// and frees it with the slot), so the `slot` label of the metrics stays a small, bounded set
+    /// across any number of jobs. tmrt's number, not Flink's slot index (a `MemoryManager` does
+    /// not know its slot).
+    pub number: u32,
+    pub pool: Arc<SlotPool>,
+}
+
+fn live_entries(live: &mut Vec<(u32, Weak<SlotPool>)>) -> Vec<LiveSlot> {
+    live.retain(|(_, w)| w.upgrade().is_some_and(|p| !p.is_closed()));
+    live.iter()
+        .filter_map(|(number, w)| w.upgrade().map(|pool| LiveSlot { number: *number, pool }))
+        .filter(|s| !s.pool.is_closed())
+        .collect()
+}
+
+/// Records a new pool under the lowest number no live pool has.
+fn record(pool: &Arc<SlotPool>) {
+    let mut live = LIVE.lock();
+    let taken: Vec<u32> = live_entries(&mut live).iter().map(|s| s.number).collect();
+    let number = (0..).find(|n| !taken.contains(n)).unwrap_or(0);
+    live.push((number, Arc::downgrade(pool)));
+}
 
 /// The pools that Java's `SlotPages` (one per Flink `MemoryManager`, i.e. per slot, with the
-/// drop-in runtime) holds now, oldest first. Closed or freed pools are left out.
+/// drop-in runtime) holds now, oldest first, with their slot numbers. Closed (shut down) or
+/// freed pools are left out.
+pub fn live_slots() -> Vec<LiveSlot> {
+    live_entries(&mut LIVE.lock())
+}
+
+/// The pools of [`live_slots`].
 pub fn live_pools() -> Vec<Arc<SlotPool>> {
-    let mut live = LIVE.lock();
-    live.retain(|w| w.strong_count() > 0);
-    live.iter()
-        .filter_map(Weak::upgrade)
-        .filter(|p| !p.is_closed())
-        .collect()
+    live_slots().into_iter().map(|s| s.pool).collect()
 }
 
 /// Per-slot figures of [`live_pools`] (for the metrics endpoint).
@@ -58,7 +87,7 @@ pub extern "system" fn Java_dev_tmrt_memory_SlotPages_nativeCreate<'local>(
     jni_entry(&mut env, 0, |_| {
         let pool = super::new_pool(size, page_size)?;
         let pool = Arc::new(pool);
-        LIVE.lock().push(Arc::downgrade(&pool));
+        record(&pool);
         Ok(Arc::into_raw(pool) as jlong)
     })
 }
@@ -275,4 +304,41 @@ pub extern "system" fn Java_dev_tmrt_memory_PageTable_nativeLayout<'local>(
         }
         Ok(array.into_raw())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use runtime::managed::PageSize;
+
+    fn pool() -> Arc<SlotPool> {
+        Arc::new(SlotPool::new("slot", 1 << 20, PageSize::new(32 << 10).unwrap()).unwrap())
+    }
+
+    #[test]
+    fn slot_numbers_are_the_lowest_free_and_reused() {
+        let (a, b) = (pool(), pool());
+        record(&a);
+        record(&b);
+        let number = |p: &Arc<SlotPool>| {
+            live_slots()
+                .into_iter()
+                .find(|s| Arc::ptr_eq(&s.pool, p))
+                .map(|s| s.number)
+        };
+        let (na, nb) = (number(&a).unwrap(), number(&b).unwrap());
+        assert_ne!(na, nb);
+        // A shut-down pool leaves the list and its number is given to the next pool.
+        a.close();
+        assert_eq!(number(&a), None);
+        let c = pool();
+        record(&c);
+        assert_eq!(number(&c), Some(na));
+        // A freed pool (the Java side's Cleaner dropped it) too.
+        drop(c);
+        let d = pool();
+        record(&d);
+        assert_eq!(number(&d), Some(na));
+        assert_eq!(number(&b), Some(nb));
+    }
 }
