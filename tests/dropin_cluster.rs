@@ -178,6 +178,7 @@ fn run_cluster(version: &str, dir: &Path, runtime: Option<&str>, jar: &Path) -> 
     }
 
     let jar_id = cluster.upload_jar(jar).unwrap();
+    std::fs::create_dir_all(dir.join("out")).unwrap();
     let mut runs = Vec::new();
     for (mode, n) in JOBS {
         let target = dir.join("out").join(mode);

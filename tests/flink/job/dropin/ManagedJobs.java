@@ -106,16 +106,17 @@ public class ManagedJobs {
     static void sql(String out, long n) {
         TableEnvironment t = TableEnvironment.create(EnvironmentSettings.inBatchMode());
         long customers = Math.max(1, n / 200);
-        t.executeSql("CREATE TABLE orders (id BIGINT) WITH ('connector' = 'datagen', "
+        t.executeSql("CREATE TABLE orders (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '" + n + "', 'rows-per-second' = '1000000000', "
                 + "'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '" + n + "')");
-        t.executeSql("CREATE TABLE customers (id BIGINT) WITH ('connector' = 'datagen', "
+        t.executeSql("CREATE TABLE customers (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '"
+                + customers + "', 'rows-per-second' = '1000000000', "
                 + "'fields.id.kind' = 'sequence', 'fields.id.start' = '0', 'fields.id.end' = '"
                 + (customers - 1) + "')");
-        t.executeSql("CREATE TABLE result (region BIGINT, cust BIGINT, orders BIGINT, total BIGINT, "
+        t.executeSql("CREATE TABLE summary (region BIGINT, cust BIGINT, n BIGINT, total BIGINT, "
                 + "biggest BIGINT) WITH ('connector' = 'filesystem', 'path' = 'file://" + out + "', "
                 + "'format' = 'csv')");
-        t.executeSql("INSERT INTO result "
-                + "SELECT c.region, o.cust, COUNT(*) AS orders, SUM(o.amount) AS total, MAX(o.amount) AS biggest "
+        t.executeSql("INSERT INTO summary "
+                + "SELECT c.region, o.cust, COUNT(*) AS n, SUM(o.amount) AS total, MAX(o.amount) AS biggest "
                 + "FROM (SELECT id, MOD(id * 7919, " + customers + ") AS cust, MOD(id * 104729, 1000) + 1 AS amount "
                 + "      FROM orders) o "
                 + "JOIN (SELECT id AS cust, MOD(id * 31, 97) AS region FROM customers) c ON o.cust = c.cust "
