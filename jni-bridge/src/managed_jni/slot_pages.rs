@@ -4,8 +4,9 @@
 //! "over budget" is a status code here, not an exception, because each Java face words it its
 //! own way (the drop-in with Flink's exact texts).
 //!
-//! Every pool made here is also recorded in [`live_pools`], so that the agent can show per-slot
-//! figures (pages in use, budget, reserved bytes) and per-owner holdings without touching Java.
+//! Every pool made here is also recorded in [`live_slots`], so that the agent can show per-slot
+//! figures (pages in use, budget, reserved bytes) and per-owner holdings without touching Java;
+//! a memory manager's `shutdown()` retires its pool from that list.
 
 use std::sync::{Arc, Weak};
 
@@ -49,9 +50,15 @@ fn record(pool: &Arc<SlotPool>) {
     live.push((number, Arc::downgrade(pool)));
 }
 
+/// Takes a pool out of the live list (its memory manager was shut down: the pool stays mapped
+/// until Java frees it, but it is no slot's any more, and its number is free again).
+fn retire(pool: &SlotPool) {
+    LIVE.lock().retain(|(_, w)| !std::ptr::eq(w.as_ptr(), pool));
+}
+
 /// The pools that Java's `SlotPages` (one per Flink `MemoryManager`, i.e. per slot, with the
-/// drop-in runtime) holds now, oldest first, with their slot numbers. Closed (shut down) or
-/// freed pools are left out.
+/// drop-in runtime) holds now, oldest first, with their slot numbers. Retired (their memory
+/// manager shut down), closed or freed pools are left out.
 pub fn live_slots() -> Vec<LiveSlot> {
     live_entries(&mut LIVE.lock())
 }
@@ -101,6 +108,19 @@ pub extern "system" fn Java_dev_tmrt_memory_SlotPages_nativeFree<'local>(
 ) {
     jni_entry(&mut env, (), |_| {
         super::free_pool(handle);
+        Ok(())
+    })
+}
+
+/// `static native void nativeRetire(long handle)`: see [`retire`].
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_SlotPages_nativeRetire<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) {
+    jni_entry(&mut env, (), |_| {
+        retire(pool(handle)?);
         Ok(())
     })
 }
@@ -334,7 +354,15 @@ mod tests {
         let c = pool();
         record(&c);
         assert_eq!(number(&c), Some(na));
+        // A retired pool (its memory manager shut down) too, while still mapped.
+        retire(&c);
+        assert_eq!(number(&c), None);
+        assert!(!c.is_closed());
+        let e = pool();
+        record(&e);
+        assert_eq!(number(&e), Some(na));
         // A freed pool (the Java side's Cleaner dropped it) too.
+        drop(e);
         drop(c);
         let d = pool();
         record(&d);

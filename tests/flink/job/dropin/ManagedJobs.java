@@ -117,7 +117,8 @@ public class ManagedJobs {
                 + "'format' = 'csv')");
         t.executeSql("INSERT INTO summary "
                 + "SELECT c.region, o.cust, COUNT(*) AS n, SUM(o.amount) AS total, MAX(o.amount) AS biggest "
-                + "FROM (SELECT id, MOD(id * 7919, " + customers + ") AS cust, MOD(id * 104729, 1000) + 1 AS amount "
+                + "FROM (SELECT id, MOD(id * id + 7 * id, " + customers + ") AS cust, "
+                + "      MOD(id * id * 13 + id, 1000) + 1 AS amount "
                 + "      FROM orders) o "
                 + "JOIN (SELECT id AS cust, MOD(id * 31, 97) AS region FROM customers) c ON o.cust = c.cust "
                 + "GROUP BY c.region, o.cust "

@@ -144,6 +144,7 @@ public class MemoryManager {
             }
             if (pages != null) {
                 pages.trim();
+                pages.retire();
             }
         }
     }
