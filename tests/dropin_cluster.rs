@@ -8,7 +8,10 @@
 //! a batch SQL job (`datagen` sequences → join, `GROUP BY`, `ORDER BY`; hash join, hash
 //! aggregation and sort pages) and a streaming job on the RocksDB state backend bundled in
 //! flink-dist (its managed memory is a reservation). The results must be identical (checksums of
-//! the reduced records and of the emitted counts, the SQL job's CSV bytes).
+//! the reduced records and of the emitted counts, the SQL job's CSV bytes), in each of two rounds.
+//! A third cluster asks for the runtime with `TMRT_JAR` naming a missing file: the drop-in
+//! refuses with one line per component, Flink's classes stay Flink's, and the jobs give the same
+//! results (the fail-safe).
 //!
 //! On the runtime cluster, the agent's `/metrics` (scraped every 200 ms while a job runs, on both
 //! clusters alike) must show the slot pools' pages in use during the page-based jobs and reserved
@@ -86,8 +89,10 @@ fn compare(version: &str) {
     let jar = build_job_jar(&home, &dir.join("job"), &[("dropin/ManagedJobs.java", &job)]);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let started = Instant::now();
-    let plain = run_cluster(version, &dir.join("plain"), None, &jar);
-    let tmrt = run_cluster(version, &dir.join("tmrt"), Some(RUNTIME), &jar);
+    let plain = run_cluster(version, &dir.join("plain"), Setup::Observing, &jar, ROUNDS);
+    let tmrt = run_cluster(version, &dir.join("tmrt"), Setup::Runtime, &jar, ROUNDS);
+    // The fail-safe: the drop-in refuses (tmrt.jar missing) and the jobs run as Flink's.
+    let refused = run_cluster(version, &dir.join("refused"), Setup::Refused, &jar, 1);
     let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
 
     let mut table = format!(
@@ -153,7 +158,7 @@ fn compare(version: &str) {
     println!("{table}");
     eprintln!("{table}");
 
-    for (runs, label) in [(&plain, "observing"), (&tmrt, "runtime")] {
+    for (runs, label) in [(&plain, "observing"), (&tmrt, "runtime"), (&refused, "refused")] {
         for (round, jobs) in runs.iter().enumerate() {
             for (j, (mode, _)) in JOBS.iter().enumerate() {
                 assert_eq!(
@@ -172,8 +177,15 @@ fn compare(version: &str) {
             p.checksum, t.checksum,
             "{version} {mode}: results differ with runtime={RUNTIME}"
         );
-        // Without the runtime, the agent shows no slot pool.
+        // Without the runtime (or when it refused), the agent shows no slot pool.
         assert_eq!((p.peak_pages, p.peak_reserved), (0, 0), "{version} {mode}: {p:?}");
+        for r in refused.iter().flatten().filter(|r| r.mode == mode) {
+            assert_eq!(
+                (r.peak_pages, r.peak_reserved),
+                (0, 0),
+                "{version} {mode} refused: {r:?}"
+            );
+        }
         assert!(t.scrapes > 0, "{version} {mode}: no scrape during the job: {t:?}");
         // One pool per slot: a slot's memory manager retires its pool when Flink frees the slot.
         assert!(
@@ -195,21 +207,41 @@ fn compare(version: &str) {
     }
 }
 
-/// Starts the cluster (agent observing, or with `runtime`), runs [`JOBS`], checks the agent's
-/// view after each, stops the TaskManager gracefully and checks its report and logs.
-fn run_cluster(version: &str, dir: &Path, runtime: Option<&str>, jar: &Path) -> Vec<Vec<JobRun>> {
+/// How the TaskManager's agent is set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Setup {
+    /// No `runtime=`: the agent only observes.
+    Observing,
+    /// `runtime=`[`RUNTIME`].
+    Runtime,
+    /// `runtime=`[`RUNTIME`] but `TMRT_JAR` names a missing file: the drop-in refuses, one line
+    /// each, and Flink's classes stay Flink's.
+    Refused,
+}
+
+/// Starts the cluster, runs [`JOBS`] `rounds` times, checks the agent's view after each, stops
+/// the TaskManager gracefully and checks its report and logs.
+fn run_cluster(version: &str, dir: &Path, setup: Setup, jar: &Path, rounds_wanted: usize) -> Vec<Vec<JobRun>> {
+    let runtime = (setup == Setup::Runtime).then_some(RUNTIME);
     std::fs::create_dir_all(dir).unwrap();
     let reports = dir.join("reports");
     std::fs::create_dir_all(&reports).unwrap();
     let (first, last) = free_port_range(4);
-    let runtime_opt = runtime.map(|r| format!("runtime={r},")).unwrap_or_default();
+    let runtime_opt = if setup == Setup::Observing {
+        String::new()
+    } else {
+        format!("runtime={RUNTIME},")
+    };
     let agent = format!(
         "-agentpath:{}={runtime_opt}report={}/tmrt-%p.json,metrics=127.0.0.1:{first}-{last}",
         libtmrt().display(),
         reports.display()
     );
-    let mut cluster = FlinkCluster::builder(version, dir)
-        .unwrap()
+    let mut builder = FlinkCluster::builder(version, dir).unwrap();
+    if setup == Setup::Refused {
+        builder = builder.env("TMRT_JAR", dir.join("missing/tmrt.jar").to_str().unwrap());
+    }
+    let mut cluster = builder
         .taskmanagers(1)
         .slots(SLOTS)
         .taskmanager_java_opts(&agent)
@@ -229,8 +261,18 @@ fn run_cluster(version: &str, dir: &Path, runtime: Option<&str>, jar: &Path) -> 
             assert_eq!(active(c), Some(1.0), "{version}: {c}:\n{text}");
         }
     } else {
-        assert!(!out.contains("tmrt agent: runtime"), "{version}: {out}");
-        assert_eq!(active("managed-memory"), Some(0.0), "{version}:\n{text}");
+        if setup == Setup::Refused {
+            for c in ["classloading", "managed-memory"] {
+                let line =
+                    format!("tmrt agent: runtime {c} not active, Flink's classes stay untouched: tmrt.jar not found");
+                assert_eq!(out.matches(&line).count(), 1, "{version}: {c}:\n{out}");
+            }
+        } else {
+            assert!(!out.contains("tmrt agent: runtime"), "{version}: {out}");
+        }
+        for c in ["classloading", "managed-memory"] {
+            assert_eq!(active(c), Some(0.0), "{version}: {c}:\n{text}");
+        }
         assert!(
             !text.contains("tmrt_managed_"),
             "{version}: slot gauges without the runtime:\n{text}"
@@ -240,7 +282,7 @@ fn run_cluster(version: &str, dir: &Path, runtime: Option<&str>, jar: &Path) -> 
     let jar_id = cluster.upload_jar(jar).unwrap();
     std::fs::create_dir_all(dir.join("out")).unwrap();
     let mut rounds = Vec::new();
-    for round in 0..ROUNDS {
+    for round in 0..rounds_wanted {
         let mut runs = Vec::new();
         for (mode, n) in JOBS {
             let target = dir.join("out").join(format!("{mode}-{round}"));
