@@ -355,9 +355,17 @@ fn parent_cache_entry_is_a_leak_with_a_reference_path() {
         );
         assert!(!suspects.iter().any(|s| s["kind"] == "thread"), "{l}");
     }
-    // Growth is visible: every round keeps its two classes (LeakyCache, LeakyCache$Entry).
+    // Growth is visible: every round keeps its two classes (LeakyCache, LeakyCache$Entry). The
+    // fitted slope may carry a class the JDK loads once on the way (never less than two).
     let classes = job(&run)["assessment"]["classes_growth"]["slope"].as_f64().unwrap();
-    assert!((classes - 2.0).abs() < 0.01, "classes grow {classes}/round");
+    assert!((2.0 - 0.01..3.0).contains(&classes), "classes grow {classes}/round");
+    let rounds = job(&run)["rounds"].as_array().unwrap();
+    let after = |i: usize| rounds[i]["after"]["classes_loaded"].as_u64().unwrap();
+    assert_eq!(
+        after(2) - after(1),
+        2,
+        "the last round kept exactly its two classes: {rounds:?}"
+    );
     let growth = job(&run)["assessment"]["metaspace_growth"]["slope"].as_f64().unwrap();
     assert!(growth > 0.0, "{growth}");
 }

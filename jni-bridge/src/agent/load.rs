@@ -3,7 +3,7 @@
 //! stops the load with one line on stderr (the JVM then does not start); a missing optional
 //! capability only turns a feature off and is said in the report's `limits`.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::OnceLock;
 
 use jni::sys::{jint, JavaVM};
@@ -78,7 +78,6 @@ unsafe fn try_load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> Result
         analysis: Mutex::new(()),
         gc_epoch: AtomicU64::new(0),
         dead: AtomicBool::new(false),
-        first_untracked_loader: AtomicU32::new(u32::MAX),
         figures: Mutex::new(JvmFigures::default()),
         metrics: Exposition::new(),
         agent_thread: OnceLock::new(),

@@ -8,8 +8,6 @@
 //! it can be closed ([`super::watch`]); the `registration` raw monitor makes that check-then-tag
 //! atomic. Classes are counted, not tagged (see [`on_class`]).
 
-use std::sync::atomic::Ordering;
-
 use jni::objects::{JClass, JObject};
 use jni::JNIEnv;
 use runtime::telemetry::{LoaderId, LoaderInfo, LogLevel, Tag, BOOTSTRAP};
@@ -29,30 +27,33 @@ pub fn defining_loader(agent: &Agent, env: &mut JNIEnv<'_>, class: &JClass<'_>) 
     id
 }
 
-/// Counts a newly loaded class (non-array) for its defining loader.
+/// Counts a newly loaded class (non-array) for its defining loader, once.
 ///
-/// Classes are mostly not tagged (a tag per class would cost a tag-map insertion per class and an
-/// `ObjectFree` per unload): a loader's classes are unloaded together with it, so its remaining
-/// classes are counted unloaded when its own tag comes back in `ObjectFree`. The exception are the
-/// classes of loaders that existed when the agent enumerated the classes loaded before its events
-/// (bootstrap, platform, application, ...): the enumeration may have counted a class whose
-/// `ClassLoad` event arrives later, so those classes are tagged and a tagged class is not counted
-/// twice. Loaders registered after the enumeration cannot have such classes.
+/// `ClassLoad` is not posted once per class: HotSpot posts it again for an already defined class
+/// each time another loader becomes one of its initiating loaders (a child loader delegating to
+/// its parent: every Flink class a job's `ChildFirstClassLoader` resolves through the
+/// application loader, every tmrt class a round's loader sees). So every counted class is tagged
+/// (its loader and a per-loader sequence number) and a tagged class is not counted again; the
+/// same tag makes the classes enumerated before the agent's events count once. A loader's
+/// classes are still counted unloaded together, when the loader's own tag comes back in
+/// `ObjectFree` (the class tags that come back with them carry nothing to count).
 pub fn on_class(agent: &Agent, env: &mut JNIEnv<'_>, class: &JClass<'_>) {
-    let boundary = agent.first_untracked_loader.load(Ordering::Acquire);
+    if agent.jvmti.tag(class) != 0 {
+        return;
+    }
     let id = defining_loader(agent, env, class);
-    let dedupe = id.is_none_or(|id| id < boundary);
-    if dedupe && agent.jvmti.tag(class) != 0 {
+    // Tag and count under the registration monitor: two threads may see the same class at once
+    // (two child loaders delegating to one parent in parallel).
+    let _once = agent.jvmti.enter(agent.registration);
+    if agent.jvmti.tag(class) != 0 {
         return;
     }
     let seq = agent.model.lock().class_defined(id);
-    if dedupe {
-        let tag = Tag::Class {
-            loader: id.unwrap_or(BOOTSTRAP),
-            seq,
-        };
-        let _ = agent.jvmti.set_tag(class, tag.encode());
-    }
+    let tag = Tag::Class {
+        loader: id.unwrap_or(BOOTSTRAP),
+        seq,
+    };
+    let _ = agent.jvmti.set_tag(class, tag.encode());
 }
 
 /// The id of a loader (a live, non-null reference), registering and tagging it the first time.
@@ -129,7 +130,5 @@ pub fn enumerate_loaded(agent: &Agent, env: &mut JNIEnv<'_>) -> u64 {
         }
         Ok(())
     });
-    let boundary = agent.model.lock().next_loader_id();
-    agent.first_untracked_loader.store(boundary, Ordering::Release);
     seen
 }

@@ -15,7 +15,7 @@
 //! - GC callbacks take nothing: they bump an atomic and unpark the agent thread.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use jni::sys::JavaVM;
@@ -64,9 +64,6 @@ pub struct Agent {
     pub gc_epoch: AtomicU64,
     /// Set at VM death: the agent thread stops, callbacks do nothing.
     pub dead: AtomicBool,
-    /// Loaders with a smaller id existed when the classes loaded before the agent's events were
-    /// enumerated, and their classes are tagged to be counted once (`LoaderId::MAX` until then).
-    pub first_untracked_loader: AtomicU32,
     /// The last JVM-wide figures read (for the metrics endpoint).
     pub figures: Mutex<JvmFigures>,
     /// The metrics endpoint's exchange with the agent thread: scrapes waiting for a rendering,

@@ -86,8 +86,10 @@ pub fn jvm_options(
 ) -> Vec<String> {
     let mut v = plan.jvm_options.clone();
     let runtime = agent_runtime.map(|r| format!(",runtime={r}")).unwrap_or_default();
+    // `reference-paths=full`: the emulator's JVM serves no one, so a leak's reference path is
+    // always walked to the end instead of being cut at the pause budget a TaskManager needs.
     v.push(format!(
-        "-agentpath:{}=leak-gc-cycles={leak_gc_cycles},log=off{runtime}",
+        "-agentpath:{}=leak-gc-cycles={leak_gc_cycles},log=off,reference-paths=full{runtime}",
         library.display()
     ));
     v.push(format!("-Dtmrt.library={}", library.display()));
@@ -379,11 +381,11 @@ mod tests {
         assert!(!jvm_options(&plan, lib, 3, None, None).contains(&allow));
         let opts = jvm_options(&plan, lib, 3, Some(17), None);
         assert_eq!(opts[..plan.jvm_options.len()], plan.jvm_options[..]);
-        assert!(opts.contains(&"-agentpath:/t/libtmrt.so=leak-gc-cycles=3,log=off".to_string()));
+        assert!(opts.contains(&"-agentpath:/t/libtmrt.so=leak-gc-cycles=3,log=off,reference-paths=full".to_string()));
         assert!(opts.contains(&"-Dtmrt.library=/t/libtmrt.so".to_string()));
         let tmrt = jvm_options(&plan, lib, 3, Some(17), Some("classloading+managed-memory"));
         assert!(tmrt.contains(
-            &"-agentpath:/t/libtmrt.so=leak-gc-cycles=3,log=off,runtime=classloading+managed-memory".to_string()
+            &"-agentpath:/t/libtmrt.so=leak-gc-cycles=3,log=off,reference-paths=full,runtime=classloading+managed-memory".to_string()
         ));
     }
 
