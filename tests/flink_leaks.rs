@@ -20,8 +20,11 @@ use support::*;
 
 const JOB_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// The causes, in submission order, with the suspect each must produce: (kind, words).
-const CAUSES: &[(&str, Option<(&str, &[&str])>)] = &[
+/// The suspect a cause must produce: (kind, words its description holds).
+type Suspect = (&'static str, &'static [&'static str]);
+
+/// The causes, in submission order, with the suspect each must produce.
+const CAUSES: &[(&str, Option<Suspect>)] = &[
     ("clean", None),
     ("clean", None),
     (
@@ -209,11 +212,11 @@ fn leaks(version: &str) {
         );
     }
 
-    for i in 0..tms.len() {
+    for (i, tm) in tms.iter().enumerate() {
         assert!(
             cluster.stop_taskmanager(i, Duration::from_secs(60)),
             "{} did not stop",
-            tms[i].resource_id
+            tm.resource_id
         );
     }
     let mut loaders: BTreeMap<String, Value> = BTreeMap::new();
