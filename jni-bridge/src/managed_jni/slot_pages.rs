@@ -112,7 +112,8 @@ pub extern "system" fn Java_dev_tmrt_memory_SlotPages_nativeFree<'local>(
     })
 }
 
-/// `static native void nativeRetire(long handle)`: see [`retire`].
+/// `static native void nativeRetire(long handle)`: the memory manager was shut down; the pool
+/// leaves [`live_slots`] (its number is free again) but stays mapped until Java frees it.
 #[no_mangle]
 pub extern "system" fn Java_dev_tmrt_memory_SlotPages_nativeRetire<'local>(
     mut env: JNIEnv<'local>,
