@@ -156,7 +156,6 @@ fn compare(version: &str) {
         }
     }
     println!("{table}");
-    eprintln!("{table}");
 
     for (runs, label) in [(&plain, "observing"), (&tmrt, "runtime"), (&refused, "refused")] {
         for (round, jobs) in runs.iter().enumerate() {
