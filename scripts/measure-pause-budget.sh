@@ -42,7 +42,7 @@ for live in "${sizes[@]}"; do
       agent="-"
       if [ "$mode" = on ]; then
         ops=$(grep -E 'Safepoint "(HeapWalkOperation|HeapIterateOperation)"' "$log" \
-          | sed -E 's/.*At safepoint: ([0-9]+) ns.*/\1/' | awk '{printf "%s%.1f", (NR>1?",":""), $1/1e6}')
+          | sed -E 's/.*At safepoint: ([0-9]+) ns.*/\1/' | awk '{printf "%s%.1f", (NR>1?",":""), $1/1e6}' || true)
         named=$(python3 - "$report" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))

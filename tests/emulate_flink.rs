@@ -185,7 +185,23 @@ fn agent_sees_flink_loaders(run: &Run) -> bool {
 
 fn clean_job_over_five_submissions(version: &str) {
     let Some(j) = jars(version) else { return };
-    let run = emulate(&j.home, &format!("flink-clean-{version}"), &j.clean, &[]);
+    // A configuration file without options: the distribution's own conf/ (which sets the same
+    // two options) would otherwise be read, and the defaults would not show. Flink's MiniCluster
+    // wants the file its version reads to exist.
+    let empty_conf = scratch_dir(&format!("flink-clean-conf-{version}"));
+    let file = if version.starts_with("1.13") {
+        "flink-conf.yaml"
+    } else {
+        "config.yaml"
+    };
+    std::fs::write(empty_conf.join(file), "# no options: Flink's shipped defaults\n").unwrap();
+    let conf = empty_conf.display().to_string();
+    let run = emulate(
+        &j.home,
+        &format!("flink-clean-{version}"),
+        &j.clean,
+        &["--conf-dir", &conf],
+    );
     eprintln!(
         "MEASURED {version}: 5 submissions of a clean job, wall {:.1} s",
         run.wall.as_secs_f64()
@@ -238,9 +254,23 @@ fn clean_job_over_five_submissions(version: &str) {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(rounds.len(), 5);
     assert!(run.stdout.contains("verdict: NO LEAK"), "{}", run.stdout);
-    // Flat classes after GC: the job's classes go with its loaders every round.
+    // The job's classes go with its loaders: every loader of a submission is collected with all
+    // the classes it defined unloaded (the agent's own counts). The JVM-wide count after GC is
+    // not flat to the class on real Flink — Flink loads some of its own classes lazily in later
+    // submissions, and releases a job's loader asynchronously — so its slope is printed only.
     let classes = run.job()["assessment"]["classes_growth"]["slope"].as_f64().unwrap();
-    assert!(classes.abs() < 1.0, "classes grow {classes}/round");
+    eprintln!("MEASURED {version}: classes after GC grow {classes:.1}/round (Flink's own lazy classes included)");
+    let job_loaders: Vec<&Value> = run.job()["agent"]["loaders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["flink_job_id"].is_string())
+        .collect();
+    assert!(job_loaders.len() >= 5, "{job_loaders:?}");
+    for l in &job_loaders {
+        assert_eq!(l["alive"], false, "{l}");
+        assert_eq!(l["classes_defined"], l["classes_unloaded"], "{l}");
+    }
     let loaders = run.job()["loaders"].as_array().unwrap();
     assert!(loaders.len() >= 5, "a user-code loader per submission: {loaders:?}");
     assert!(
