@@ -198,7 +198,10 @@ fn leaks(version: &str) {
     // around each other in a quiet moment.
     for tm in &tms {
         let port = metrics_port(tm);
-        let ours = metric(&scrape(port), "jvm_memory_pool_bytes_used{pool=\"Metaspace\"}").unwrap();
+        let text = scrape(port);
+        // Kept with the reports: what an operator's Prometheus reads after the leaking jobs.
+        std::fs::write(reports.join(format!("metrics-{}.txt", tm.pid)), &text).unwrap();
+        let ours = metric(&text, "jvm_memory_pool_bytes_used{pool=\"Metaspace\"}").unwrap();
         std::thread::sleep(Duration::from_millis(1500)); // Flink's metric fetcher: every 1 s
         let flink = cluster
             .taskmanager_metric(tm, "Status.JVM.Memory.Metaspace.Used", Duration::from_secs(30))

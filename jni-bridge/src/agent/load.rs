@@ -76,6 +76,7 @@ unsafe fn try_load(vm: *mut JavaVM, options: Option<&str>, late: bool) -> Result
         model: Mutex::new(Telemetry::new()),
         registration,
         analysis: Mutex::new(()),
+        class_once: Mutex::new(()),
         gc_epoch: AtomicU64::new(0),
         dead: AtomicBool::new(false),
         figures: Mutex::new(JvmFigures::default()),

@@ -42,9 +42,11 @@ pub fn on_class(agent: &Agent, env: &mut JNIEnv<'_>, class: &JClass<'_>) {
         return;
     }
     let id = defining_loader(agent, env, class);
-    // Tag and count under the registration monitor: two threads may see the same class at once
-    // (two child loaders delegating to one parent in parallel).
-    let _once = agent.jvmti.enter(agent.registration);
+    // Tag and count as one step: two threads may see the same class at once (its definition
+    // and a child loader delegating to its parent in parallel). A plain mutex, not a JVMTI raw
+    // monitor: this runs for every class, and nothing under it waits for another lock of ours
+    // but the record book's.
+    let _once = agent.class_once.lock();
     if agent.jvmti.tag(class) != 0 {
         return;
     }

@@ -60,6 +60,9 @@ pub struct Agent {
     pub model: Mutex<Telemetry>,
     pub registration: Monitor,
     pub analysis: Mutex<()>,
+    /// Makes "not tagged yet, so count and tag" one step for a class whose `ClassLoad` two
+    /// threads post at once (see `loaders::on_class`); held only around that step.
+    pub class_once: Mutex<()>,
     /// Completed garbage collections seen by `GarbageCollectionFinish`.
     pub gc_epoch: AtomicU64,
     /// Set at VM death: the agent thread stops, callbacks do nothing.
