@@ -78,6 +78,7 @@ pub struct ClusterBuilder {
     config: BTreeMap<String, String>,
     start_timeout: Duration,
     extra_lib: Vec<PathBuf>,
+    env: Vec<(String, String)>,
 }
 
 impl ClusterBuilder {
@@ -86,6 +87,13 @@ impl ClusterBuilder {
     /// the home's jars and these.
     pub fn lib_jars(mut self, jars: &[PathBuf]) -> Self {
         self.extra_lib.extend(jars.iter().cloned());
+        self
+    }
+
+    /// An environment variable for the daemons (set on their start scripts, after the harness
+    /// cleared the ones that would change Flink's behaviour), e.g. `TMRT_JAR` for the agent.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
         self
     }
 
@@ -164,6 +172,7 @@ impl ClusterBuilder {
             taskmanagers: Vec::new(),
             startup: Duration::ZERO,
             lib_dir,
+            env: self.env.clone(),
             _lock: lock,
         };
         cluster.launch(self.taskmanagers);
@@ -223,6 +232,8 @@ pub struct FlinkCluster {
     watchdog: Option<(Child, ChildStdin)>,
     /// The cluster's own lib directory when jars were added to it.
     lib_dir: Option<PathBuf>,
+    /// The builder's extra environment for the daemons.
+    env: Vec<(String, String)>,
     _lock: MutexGuard<'static, ()>,
 }
 
@@ -242,6 +253,7 @@ impl FlinkCluster {
             config: BTreeMap::new(),
             start_timeout: Duration::from_secs(180),
             extra_lib: Vec::new(),
+            env: Vec::new(),
         })
     }
 
@@ -446,6 +458,9 @@ impl FlinkCluster {
             .stdin(Stdio::null());
         if let Some(lib) = &self.lib_dir {
             cmd.env("FLINK_LIB_DIR", lib);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
         }
         cmd
     }

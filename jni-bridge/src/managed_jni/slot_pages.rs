@@ -4,8 +4,9 @@
 //! "over budget" is a status code here, not an exception, because each Java face words it its
 //! own way (the drop-in with Flink's exact texts).
 //!
-//! Every pool made here is also recorded in [`live_pools`], so that the agent can show per-slot
-//! figures (pages in use, budget, reserved bytes) and per-owner holdings without touching Java.
+//! Every pool made here is also recorded in [`live_slots`], so that the agent can show per-slot
+//! figures (pages in use, budget, reserved bytes) and per-owner holdings without touching Java;
+//! a memory manager's `shutdown()` retires its pool from that list.
 
 use std::sync::{Arc, Weak};
 
@@ -18,18 +19,53 @@ use runtime::managed::{ManagedMemoryError, Page, PoolFigures, SlotPool, UsageRep
 use super::{error, owner, pool, usage_triples};
 use crate::ffi::{jni_entry, long_prefix, JavaError};
 
-/// Pools made through `SlotPages` and not yet freed (weak: the Java side owns them).
-static LIVE: Mutex<Vec<Weak<SlotPool>>> = Mutex::new(Vec::new());
+/// Pools made through `SlotPages` and not yet freed (weak: the Java side owns them), each with
+/// its slot number.
+static LIVE: Mutex<Vec<(u32, Weak<SlotPool>)>> = Mutex::new(Vec::new());
+
+/// A pool that Java's `SlotPages` holds, with the number the agent shows it under.
+pub struct LiveSlot {
+    /// The lowest number no other live pool had when this one was made: a slot pool of a
+    /// TaskManager with `n` slots is numbered below `n` (Flink makes one memory manager per slot
+    /// and frees it with the slot), so the `slot` label of the metrics stays a small, bounded set
+    /// across any number of jobs. tmrt's number, not Flink's slot index (a `MemoryManager` does
+    /// not know its slot).
+    pub number: u32,
+    pub pool: Arc<SlotPool>,
+}
+
+fn live_entries(live: &mut Vec<(u32, Weak<SlotPool>)>) -> Vec<LiveSlot> {
+    live.retain(|(_, w)| w.upgrade().is_some_and(|p| !p.is_closed()));
+    live.iter()
+        .filter_map(|(number, w)| w.upgrade().map(|pool| LiveSlot { number: *number, pool }))
+        .filter(|s| !s.pool.is_closed())
+        .collect()
+}
+
+/// Records a new pool under the lowest number no live pool has.
+fn record(pool: &Arc<SlotPool>) {
+    let mut live = LIVE.lock();
+    let taken: Vec<u32> = live_entries(&mut live).iter().map(|s| s.number).collect();
+    let number = (0..).find(|n| !taken.contains(n)).unwrap_or(0);
+    live.push((number, Arc::downgrade(pool)));
+}
+
+/// Takes a pool out of the live list (its memory manager was shut down: the pool stays mapped
+/// until Java frees it, but it is no slot's any more, and its number is free again).
+fn retire(pool: &SlotPool) {
+    LIVE.lock().retain(|(_, w)| !std::ptr::eq(w.as_ptr(), pool));
+}
 
 /// The pools that Java's `SlotPages` (one per Flink `MemoryManager`, i.e. per slot, with the
-/// drop-in runtime) holds now, oldest first. Closed or freed pools are left out.
+/// drop-in runtime) holds now, oldest first, with their slot numbers. Retired (their memory
+/// manager shut down), closed or freed pools are left out.
+pub fn live_slots() -> Vec<LiveSlot> {
+    live_entries(&mut LIVE.lock())
+}
+
+/// The pools of [`live_slots`].
 pub fn live_pools() -> Vec<Arc<SlotPool>> {
-    let mut live = LIVE.lock();
-    live.retain(|w| w.strong_count() > 0);
-    live.iter()
-        .filter_map(Weak::upgrade)
-        .filter(|p| !p.is_closed())
-        .collect()
+    live_slots().into_iter().map(|s| s.pool).collect()
 }
 
 /// Per-slot figures of [`live_pools`] (for the metrics endpoint).
@@ -58,7 +94,7 @@ pub extern "system" fn Java_dev_tmrt_memory_SlotPages_nativeCreate<'local>(
     jni_entry(&mut env, 0, |_| {
         let pool = super::new_pool(size, page_size)?;
         let pool = Arc::new(pool);
-        LIVE.lock().push(Arc::downgrade(&pool));
+        record(&pool);
         Ok(Arc::into_raw(pool) as jlong)
     })
 }
@@ -72,6 +108,20 @@ pub extern "system" fn Java_dev_tmrt_memory_SlotPages_nativeFree<'local>(
 ) {
     jni_entry(&mut env, (), |_| {
         super::free_pool(handle);
+        Ok(())
+    })
+}
+
+/// `static native void nativeRetire(long handle)`: the memory manager was shut down; the pool
+/// leaves [`live_slots`] (its number is free again) but stays mapped until Java frees it.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_SlotPages_nativeRetire<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) {
+    jni_entry(&mut env, (), |_| {
+        retire(pool(handle)?);
         Ok(())
     })
 }
@@ -249,4 +299,49 @@ pub extern "system" fn Java_dev_tmrt_memory_PageTable_nativeLayout<'local>(
         }
         Ok(array.into_raw())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use runtime::managed::PageSize;
+
+    fn pool() -> Arc<SlotPool> {
+        Arc::new(SlotPool::new("slot", 1 << 20, PageSize::new(32 << 10).unwrap()).unwrap())
+    }
+
+    #[test]
+    fn slot_numbers_are_the_lowest_free_and_reused() {
+        let (a, b) = (pool(), pool());
+        record(&a);
+        record(&b);
+        let number = |p: &Arc<SlotPool>| {
+            live_slots()
+                .into_iter()
+                .find(|s| Arc::ptr_eq(&s.pool, p))
+                .map(|s| s.number)
+        };
+        let (na, nb) = (number(&a).unwrap(), number(&b).unwrap());
+        assert_ne!(na, nb);
+        // A shut-down pool leaves the list and its number is given to the next pool.
+        a.close();
+        assert_eq!(number(&a), None);
+        let c = pool();
+        record(&c);
+        assert_eq!(number(&c), Some(na));
+        // A retired pool (its memory manager shut down) too, while still mapped.
+        retire(&c);
+        assert_eq!(number(&c), None);
+        assert!(!c.is_closed());
+        let e = pool();
+        record(&e);
+        assert_eq!(number(&e), Some(na));
+        // A freed pool (the Java side's Cleaner dropped it) too.
+        drop(e);
+        drop(c);
+        let d = pool();
+        record(&d);
+        assert_eq!(number(&d), Some(na));
+        assert_eq!(number(&b), Some(nb));
+    }
 }

@@ -12,7 +12,8 @@
 //! appended to the system class loader's search (`AddToSystemClassLoaderSearch`) so that the
 //! replacements' helpers (`dev.tmrt.*`) resolve, and the `ClassFileLoadHook` ([`hook`]) returns
 //! the replacement bytes for exactly the checked originals, whichever loader defines them.
-//! [`report`] feeds `tmrt_runtime_active` and the report's `"runtime"` section.
+//! [`report`] feeds `tmrt_runtime_active`, the per-slot `tmrt_managed_*` gauges (from the slot
+//! pools the native library records) and the report's `"runtime"` section.
 
 pub mod calls;
 pub mod hook;
@@ -23,7 +24,7 @@ use std::sync::OnceLock;
 
 use runtime::classload::{Jar, JarLimits};
 use runtime::dropin::{decide, ClassPath, Substitution, COMPONENTS};
-use runtime::telemetry::runtime_report::{ComponentStatus, RuntimeReport};
+use runtime::telemetry::runtime_report::{ComponentStatus, RuntimeReport, SlotMemory};
 use runtime::telemetry::AgentOptions;
 
 use super::jvmti::Jvmti;
@@ -282,7 +283,11 @@ pub fn report() -> RuntimeReport {
             })
             .collect(),
     };
-    RuntimeReport { components }
+    let slots = crate::managed_jni::slot_pages::live_slots()
+        .iter()
+        .map(|s| SlotMemory::of_pool(s.number, &s.pool.figures(), &s.pool.usage()))
+        .collect();
+    RuntimeReport { components, slots }
 }
 
 /// Appends `tmrt_runtime_active` to a Prometheus exposition.

@@ -241,6 +241,18 @@ public final class SlotPages {
         }
     }
 
+    /**
+     * The memory manager was shut down: the agent stops showing this pool as a slot's (its pages
+     * stay valid until this object is freed).
+     */
+    public void retire() {
+        try {
+            nativeRetire(handle);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
     /** The native invariant check: {@code "ok retained=N"} or the first violation (tests). */
     public String check(boolean quiet) {
         try {
@@ -267,6 +279,8 @@ public final class SlotPages {
     private static native long nativeCreate(long size, int pageSize);
 
     private static native void nativeFree(long handle);
+
+    private static native void nativeRetire(long handle);
 
     private static native long nativeBase(long handle);
 

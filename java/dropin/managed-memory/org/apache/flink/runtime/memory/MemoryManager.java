@@ -143,6 +143,7 @@ public class MemoryManager {
             }
             if (pages != null) {
                 pages.trim();
+                pages.retire();
             }
         }
     }
