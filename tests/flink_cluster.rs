@@ -23,7 +23,11 @@ use support::*;
 
 const JOB_TIMEOUT: Duration = Duration::from_secs(120);
 
+// A cluster of 1.20.3 ended by `shutdown()` is what tests/flink_leaks.rs runs (asserting on its
+// agents' reports and that nothing is left), so the suite skips this one to save CI minutes:
+// `cargo test --release -p tmrt-jni --test flink_cluster -- --include-ignored` runs it.
 #[test]
+#[ignore = "covered by tests/flink_leaks.rs; run with --include-ignored"]
 fn session_cluster_1_20_3_with_agent() {
     smoke("1.20.3", Ending::Shutdown);
 }
