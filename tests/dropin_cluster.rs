@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use support::flink_cluster::{
-    build_job_jar, cpu_seconds, flink_cluster_home, free_port_range, FlinkCluster, TaskManager,
+    build_job_jar, cpu_seconds, flink_cluster_home, free_port_range, sample, scrape_metrics, FlinkCluster, TaskManager,
 };
 use support::*;
 
@@ -256,8 +256,8 @@ fn run_cluster(version: &str, dir: &Path, setup: Setup, jar: &Path, rounds_wante
         .start();
     let tm = cluster.taskmanagers()[0].clone();
     let out = std::fs::read_to_string(&tm.out).unwrap_or_default();
-    let port = metrics_port(&tm);
-    let text = scrape(port);
+    let port = tm.agent_metrics_port();
+    let text = scrape_metrics(port);
     let active = |c: &str| sample(&text, &format!("tmrt_runtime_active{{component=\"{c}\"}}"));
     if runtime.is_some() {
         for c in ["classloading", "managed-memory"] {
@@ -301,7 +301,7 @@ fn run_cluster(version: &str, dir: &Path, setup: Setup, jar: &Path, rounds_wante
                 let (stop, peaks) = (stop.clone(), peaks.clone());
                 std::thread::spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
-                        let text = scrape(port);
+                        let text = scrape_metrics(port);
                         let mut p = peaks.lock().unwrap();
                         p.scrapes += 1;
                         p.peak_pages = p.peak_pages.max(sum_of(&text, "tmrt_managed_pages_in_use{") as u64);
@@ -390,7 +390,7 @@ fn run_cluster(version: &str, dir: &Path, setup: Setup, jar: &Path, rounds_wante
 fn assert_slots_empty_after(port: u16, version: &str, mode: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let text = scrape(port);
+        let text = scrape_metrics(port);
         let pages = sum_of(&text, "tmrt_managed_pages_in_use{");
         let reserved = sum_of(&text, "tmrt_managed_reserved_bytes{");
         if text.contains("tmrt_managed_slots") && pages == 0.0 && reserved == 0.0 {
@@ -461,31 +461,6 @@ fn perf_counters(cluster: &FlinkCluster, tm: &TaskManager) -> BTreeMap<String, f
             Some((k.trim().to_string(), v.trim().parse().ok()?))
         })
         .collect()
-}
-
-/// The agent's metrics port, from the line it printed on the TaskManager's stdout.
-fn metrics_port(tm: &TaskManager) -> u16 {
-    let out = std::fs::read_to_string(&tm.out).unwrap_or_default();
-    out.lines()
-        .find_map(|l| l.strip_prefix("tmrt agent: metrics on http://127.0.0.1:"))
-        .and_then(|r| r.trim_end_matches("/metrics").parse().ok())
-        .unwrap_or_else(|| panic!("no metrics line in {}:\n{out}", tm.out.display()))
-}
-
-fn scrape(port: u16) -> String {
-    support::http::get(
-        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        "/metrics",
-        Duration::from_secs(10),
-    )
-    .map(|r| r.text())
-    .unwrap_or_default()
-}
-
-/// The value of the sample line starting with `series` exactly (name and labels).
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
 }
 
 /// The sum of every sample whose line starts with `prefix` (a name and `{`: all its series).

@@ -14,7 +14,6 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -115,7 +114,7 @@ fn smoke(version: &str, ending: Ending) {
     // Each TaskManager's agent took its own port of the range; Flink's REST metric; full GCs.
     let mut ports = Vec::new();
     for tm in &tms {
-        let port = agent_metrics_port(&tm.out);
+        let port = tm.agent_metrics_port();
         assert!(
             (first..=last).contains(&port),
             "{}: port {port} outside {first}-{last}",
@@ -204,17 +203,6 @@ fn smoke(version: &str, ending: Ending) {
         conf.display()
     );
     phase("cluster down");
-}
-
-/// The port of the agent's "metrics on http://HOST:PORT/metrics" line in a TaskManager's `.out`.
-fn agent_metrics_port(out: &Path) -> u16 {
-    let text = std::fs::read_to_string(out).unwrap();
-    text.lines()
-        .find_map(|l| l.split("metrics on http://").nth(1))
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|addr| addr.rsplit(':').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no 'metrics on http://…' line in {}:\n{text}", out.display()))
 }
 
 #[test]

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::flink_cluster::{free_port_range, FlinkCluster, TaskManager};
+use support::flink_cluster::{free_port_range, sample, FlinkCluster};
 use support::*;
 
 const JOB_TIMEOUT: Duration = Duration::from_secs(180);
@@ -88,31 +88,6 @@ fn build(home: &Path, dir: &Path) -> (PathBuf, PathBuf) {
     let job_jar = dir.join("tmrt-e2e-job.jar");
     make_jar(&job_classes, &job_jar);
     (lib_jar, job_jar)
-}
-
-/// The agent's metrics port of a TaskManager, from the line it printed on the TaskManager's
-/// stdout.
-fn metrics_port(tm: &TaskManager) -> u16 {
-    let out = std::fs::read_to_string(&tm.out).unwrap_or_default();
-    out.lines()
-        .find_map(|l| l.strip_prefix("tmrt agent: metrics on http://127.0.0.1:"))
-        .and_then(|r| r.trim_end_matches("/metrics").parse().ok())
-        .unwrap_or_else(|| panic!("no metrics line in {}:\n{out}", tm.out.display()))
-}
-
-fn scrape(port: u16) -> String {
-    support::http::get(
-        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        "/metrics",
-        Duration::from_secs(10),
-    )
-    .map(|r| r.text())
-    .unwrap_or_default()
-}
-
-fn metric(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
 }
 
 /// No line of a Flink log says a heartbeat timed out (a TaskManager stopped too long).
@@ -197,16 +172,15 @@ fn leaks(version: &str) {
     // Metaspace: the agent's figure and Flink's REST metric for the same TaskManager, read
     // around each other in a quiet moment.
     for tm in &tms {
-        let port = metrics_port(tm);
-        let text = scrape(port);
+        let text = tm.scrape_agent();
         // Kept with the reports: what an operator's Prometheus reads after the leaking jobs.
         std::fs::write(reports.join(format!("metrics-{}.txt", tm.pid)), &text).unwrap();
-        let ours = metric(&text, "jvm_memory_pool_bytes_used{pool=\"Metaspace\"}").unwrap();
+        let ours = sample(&text, "jvm_memory_pool_bytes_used{pool=\"Metaspace\"}").unwrap();
         std::thread::sleep(Duration::from_millis(1500)); // Flink's metric fetcher: every 1 s
         let flink = cluster
             .taskmanager_metric(tm, "Status.JVM.Memory.Metaspace.Used", Duration::from_secs(30))
             .unwrap();
-        let ours_after = metric(&scrape(port), "jvm_memory_pool_bytes_used{pool=\"Metaspace\"}").unwrap();
+        let ours_after = sample(&tm.scrape_agent(), "jvm_memory_pool_bytes_used{pool=\"Metaspace\"}").unwrap();
         let close = |a: f64| (a - flink).abs() <= 0.02 * flink;
         assert!(
             close(ours) || close(ours_after),

@@ -206,6 +206,38 @@ pub struct TaskManager {
     pub out: PathBuf,
 }
 
+impl TaskManager {
+    /// The port of the agent's "metrics on http://HOST:PORT/metrics" line on its stdout.
+    pub fn agent_metrics_port(&self) -> u16 {
+        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+        text.lines()
+            .find_map(|l| l.split("metrics on http://").nth(1))
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|addr| addr.rsplit(':').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no 'metrics on http://…' line in {}:\n{text}", self.out.display()))
+    }
+
+    /// The agent's `/metrics` text (empty when it does not answer within 10 s).
+    pub fn scrape_agent(&self) -> String {
+        scrape_metrics(self.agent_metrics_port())
+    }
+}
+
+/// `/metrics` on a loopback port (empty when it does not answer within 10 s).
+pub fn scrape_metrics(port: u16) -> String {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    super::http::get(addr, "/metrics", Duration::from_secs(10))
+        .map(|r| r.text())
+        .unwrap_or_default()
+}
+
+/// The value of the Prometheus sample line that starts with `series` exactly (name and labels).
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+}
+
 /// What [`FlinkCluster::shutdown`] had to do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Shutdown {
