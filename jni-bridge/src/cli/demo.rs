@@ -157,20 +157,10 @@ fn prepare(args: &DemoArgs) -> Result<(Prepared, Jobs, Jobs), String> {
             let session_plan = TaskManagerPlan::for_flink_session(&conf, line).map_err(|e| e.to_string())?;
             let run_dir = RunDir::create().map_err(|e| format!("cannot create the run's directory: {e}"))?;
             let session = SessionOptions::from_plan(&session_plan, &run_dir.path).map_err(|e| e.to_string())?;
-            let log_config = match dist.log4j_config() {
-                Some(p) => p,
-                None => run_dir
-                    .write_log_config()
-                    .map_err(|e| format!("cannot write the log configuration: {e}"))?,
-            };
             let mut class_path = dist.lib_jars.clone();
             class_path.push(ex.lib.clone());
             setup.class_path = class_path;
-            setup.options = vec![
-                format!("-Dlog.file={}", run_dir.log_file().display()),
-                format!("-Dlog4j.configurationFile={}", log_config.display()),
-                format!("-Dlog4j2.configurationFile={}", log_config.display()),
-            ];
+            setup.options = run_dir.logging_options(&dist)?;
             let jobs = vec![
                 job(&ex.flink_clean, "example.flinkjob.CleanFlinkJob", args.flink_restarts),
                 job(&ex.flink_leaky, "example.flinkjob.LeakyFlinkJob", args.flink_restarts),

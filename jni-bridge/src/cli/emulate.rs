@@ -279,21 +279,11 @@ fn prepare_flink(
     let duplicates = analyse(&plan.classloading, &parent, &user).ok();
     let run_dir = RunDir::create().map_err(|e| format!("cannot create the run's directory: {e}"))?;
     let session = SessionOptions::from_plan(&plan, &run_dir.path).map_err(|e| e.to_string())?;
-    let log_config = match dist.log4j_config() {
-        Some(p) => p,
-        None => run_dir
-            .write_log_config()
-            .map_err(|e| format!("cannot write the log configuration: {e}"))?,
-    };
     let mut class_path = dist.lib_jars.clone();
     class_path.extend(libs.iter().cloned());
     let setup = JvmSetup {
         class_path,
-        options: vec![
-            format!("-Dlog.file={}", run_dir.log_file().display()),
-            format!("-Dlog4j.configurationFile={}", log_config.display()),
-            format!("-Dlog4j2.configurationFile={}", log_config.display()),
-        ],
+        options: run_dir.logging_options(&dist)?,
         agent_runtime: runtime.agent_option().map(str::to_string),
         command: "tmrt emulate".to_string(),
     };

@@ -184,6 +184,23 @@ impl RunDir {
         self.path.join("flink.log")
     }
 
+    /// The JVM options that send the session's Flink log to [`Self::log_file`]: the
+    /// distribution's `conf/log4j.properties`, else the configuration [`Self::write_log_config`]
+    /// writes.
+    pub fn logging_options(&self, dist: &FlinkDistribution) -> Result<Vec<String>, String> {
+        let config = match dist.log4j_config() {
+            Some(p) => p,
+            None => self
+                .write_log_config()
+                .map_err(|e| format!("cannot write the log configuration: {e}"))?,
+        };
+        Ok(vec![
+            format!("-Dlog.file={}", self.log_file().display()),
+            format!("-Dlog4j.configurationFile={}", config.display()),
+            format!("-Dlog4j2.configurationFile={}", config.display()),
+        ])
+    }
+
     /// A log4j 2 configuration writing everything from INFO to [`Self::log_file`] (used when the
     /// distribution has no `conf/log4j.properties`).
     pub fn write_log_config(&self) -> std::io::Result<PathBuf> {
