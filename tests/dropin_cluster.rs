@@ -1,8 +1,10 @@
 //! Issue 10.4 end to end: tmrt as the TaskManager's runtime in a real Flink session cluster.
 //!
 //! For Flink 1.20.3 and 2.2.0 (each skipped with a message when its FLINK_HOME is absent), the
-//! same session cluster (one TaskManager, two slots) is started twice with the agent: once only
-//! observing, once with `runtime=classloading+managed-memory`. The same three jobs
+//! same session cluster (one TaskManager, two slots) is started twice with the agent, and both
+//! stay up side by side: one only observing, one with `runtime=classloading+managed-memory`. The
+//! two take turns job by job (which goes first alternates each round, so that the shared
+//! machine's changing load falls on both alike). The same three jobs
 //! (`tests/flink/job/dropin/ManagedJobs.java`) run on both, each leaning on managed memory: a
 //! DataStream job in BATCH mode with `keyBy`/`reduce` over 3 million records (the sorter's pages),
 //! a batch SQL job (`datagen` sequences → join, `GROUP BY`, `ORDER BY`; hash join, hash
@@ -19,7 +21,8 @@
 //! TaskManager log may report slot memory not freed. Each job's run time (Flink's own `duration`)
 //! and the TaskManager's class-loading time during it (HotSpot's `sun.cls.time` through `jcmd
 //! PerfCounter.print`) are printed side by side: figures, not assertions (a benchmark, not a timed
-//! test; README shows them).
+//! test; README shows them). `interleaved_rounds_with_and_without_the_runtime` (ignored; run by
+//! `scripts/compare-dropin-cluster.sh`) is the same comparison over more rounds, with medians.
 
 mod support;
 
@@ -49,12 +52,33 @@ const SLOTS: u32 = 2;
 
 #[test]
 fn flink_1_20_3_jobs_are_identical_with_tmrt_as_the_runtime() {
-    compare("1.20.3");
+    compare("1.20.3", ROUNDS, JOBS, true);
 }
 
 #[test]
 fn flink_2_2_0_jobs_are_identical_with_tmrt_as_the_runtime() {
-    compare("2.2.0");
+    compare("2.2.0", ROUNDS, JOBS, true);
+}
+
+/// The benchmark behind README's figures (`scripts/compare-dropin-cluster.sh`): more rounds of
+/// the same interleaved comparison, with medians. `TMRT_DROPIN_VERSION` (default 1.20.3),
+/// `TMRT_DROPIN_ROUNDS` (default 5), `TMRT_DROPIN_JOBS` (comma-separated modes, default all).
+#[test]
+#[ignore = "a benchmark (minutes per round): scripts/compare-dropin-cluster.sh"]
+fn interleaved_rounds_with_and_without_the_runtime() {
+    let version = std::env::var("TMRT_DROPIN_VERSION").unwrap_or_else(|_| "1.20.3".into());
+    let rounds = std::env::var("TMRT_DROPIN_ROUNDS")
+        .ok()
+        .map(|r| r.parse().expect("TMRT_DROPIN_ROUNDS: a number"))
+        .unwrap_or(5);
+    let wanted = std::env::var("TMRT_DROPIN_JOBS").unwrap_or_default();
+    let jobs: Vec<(&str, u64)> = JOBS
+        .iter()
+        .copied()
+        .filter(|(mode, _)| wanted.is_empty() || wanted.split(',').any(|w| w.trim() == *mode))
+        .collect();
+    assert!(!jobs.is_empty(), "TMRT_DROPIN_JOBS={wanted}: none of {JOBS:?}");
+    compare(&version, rounds, &jobs, false);
 }
 
 /// One job on one cluster.
@@ -79,9 +103,13 @@ struct JobRun {
     /// Highest `tmrt_managed_slots`.
     peak_slots: u32,
     scrapes: u32,
+    /// Whether this run went first of its pair (the two clusters alternate).
+    first: bool,
 }
 
-fn compare(version: &str) {
+/// Both clusters are up at once and take turns job by job, the first alternating each round, so
+/// that a change of the machine's load (shared here) falls on both sides alike.
+fn compare(version: &str, rounds: usize, jobs: &[(&'static str, u64)], refusal: bool) {
     let dir = scratch_dir(&format!("dropin-cluster-{version}"));
     if FlinkCluster::builder(version, &dir).is_none() {
         return;
@@ -91,85 +119,57 @@ fn compare(version: &str) {
     let jar = build_job_jar(&home, &dir.join("job"), &[("dropin/ManagedJobs.java", &job)]);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let started = Instant::now();
-    let plain = run_cluster(version, &dir.join("plain"), Setup::Observing, &jar, ROUNDS);
-    let tmrt = run_cluster(version, &dir.join("tmrt"), Setup::Runtime, &jar, ROUNDS);
+    let mut plain = ClusterUnderTest::start(version, &dir.join("plain"), Setup::Observing, &jar);
+    let mut tmrt = ClusterUnderTest::start(version, &dir.join("tmrt"), Setup::Runtime, &jar);
+    let (mut plain_runs, mut tmrt_runs) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (mut p_round, mut t_round) = (Vec::new(), Vec::new());
+        for (mode, n) in jobs {
+            if round % 2 == 0 {
+                p_round.push(plain.run(mode, *n, round, true));
+                t_round.push(tmrt.run(mode, *n, round, false));
+            } else {
+                t_round.push(tmrt.run(mode, *n, round, true));
+                p_round.push(plain.run(mode, *n, round, false));
+            }
+        }
+        plain_runs.push(p_round);
+        tmrt_runs.push(t_round);
+    }
+    tmrt.finish();
+    plain.finish();
     // The fail-safe: the drop-in refuses (tmrt.jar missing) and the jobs run as Flink's. The
     // refusal does not depend on the version (the jar is missing before any class is looked at),
     // so one version proves it and the suite spends its minutes elsewhere.
-    let refused = if version == REFUSAL_VERSION {
-        run_cluster(version, &dir.join("refused"), Setup::Refused, &jar, 1)
+    let refused = if refusal && version == REFUSAL_VERSION {
+        let mut c = ClusterUnderTest::start(version, &dir.join("refused"), Setup::Refused, &jar);
+        let runs: Vec<JobRun> = jobs.iter().map(|(mode, n)| c.run(mode, *n, 0, true)).collect();
+        c.finish();
+        vec![runs]
     } else {
         Vec::new()
     };
     let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-
-    let mut table = format!(
-        "\nFlink {version}: the same jobs without and with runtime={RUNTIME} (1 TaskManager, {SLOTS} slots, parallelism {PARALLELISM}; load average before {} after {}; {:.0} s in all)\n",
-        load.trim(),
-        load_after.trim(),
-        started.elapsed().as_secs_f64()
+    println!(
+        "{}",
+        table(
+            version,
+            jobs,
+            &plain_runs,
+            &tmrt_runs,
+            &load,
+            &load_after,
+            started.elapsed()
+        )
     );
-    table.push_str(&format!(
-        "{:<8} {:>5}  {:>9} {:>9} {:>6}  {:>8} {:>8}  {:>10} {:>10}  {:>7} {:>7}  {:>6} {:>10}  checksum\n",
-        "job",
-        "round",
-        "run ms",
-        "run ms",
-        "ratio",
-        "TM CPU s",
-        "TM CPU s",
-        "cls ms",
-        "cls ms",
-        "classes",
-        "classes",
-        "peak",
-        "peak"
-    ));
-    table.push_str(&format!(
-        "{:<8} {:>5}  {:>9} {:>9} {:>6}  {:>8} {:>8}  {:>10} {:>10}  {:>7} {:>7}  {:>6} {:>10}\n",
-        "",
-        "",
-        "observe",
-        "runtime",
-        "",
-        "observe",
-        "runtime",
-        "observe",
-        "runtime",
-        "observe",
-        "runtime",
-        "pages",
-        "reserved"
-    ));
-    for round in 0..ROUNDS {
-        for (j, (mode, _)) in JOBS.iter().enumerate() {
-            let (p, t) = (&plain[round][j], &tmrt[round][j]);
-            table.push_str(&format!(
-                "{:<8} {:>5}  {:>9} {:>9} {:>6.2}  {:>8.1} {:>8.1}  {:>10.1} {:>10.1}  {:>7} {:>7}  {:>6} {:>10}  {}\n",
-                mode,
-                round + 1,
-                p.flink_ms,
-                t.flink_ms,
-                t.flink_ms as f64 / p.flink_ms.max(1) as f64,
-                p.tm_cpu_s,
-                t.tm_cpu_s,
-                p.class_loading_ms,
-                t.class_loading_ms,
-                p.classes_loaded,
-                t.classes_loaded,
-                t.peak_pages,
-                t.peak_reserved,
-                t.checksum
-            ));
-        }
-    }
-    println!("{table}");
 
+    let plain = plain_runs;
+    let tmrt = tmrt_runs;
     for (runs, label) in [(&plain, "observing"), (&tmrt, "runtime"), (&refused, "refused")] {
-        for (round, jobs) in runs.iter().enumerate() {
-            for (j, (mode, _)) in JOBS.iter().enumerate() {
+        for (round, runs_of_round) in runs.iter().enumerate() {
+            for (j, (mode, _)) in jobs.iter().enumerate() {
                 assert_eq!(
-                    jobs[j].checksum,
+                    runs_of_round[j].checksum,
                     plain[0][j].checksum,
                     "{version} {mode}: round {} {label} differs from the first observing run",
                     round + 1
@@ -214,6 +214,104 @@ fn compare(version: &str) {
     }
 }
 
+/// The side-by-side figures: one line per job and round, then (from three rounds on) each job's
+/// median ratios.
+fn table(
+    version: &str,
+    jobs: &[(&'static str, u64)],
+    plain: &[Vec<JobRun>],
+    tmrt: &[Vec<JobRun>],
+    load: &str,
+    load_after: &str,
+    took: Duration,
+) -> String {
+    let mut table = format!(
+        "\nFlink {version}: the same jobs without and with runtime={RUNTIME} (1 TaskManager each, {SLOTS} slots, parallelism {PARALLELISM}; both clusters up, taking turns; load average before {} after {}; {:.0} s in all)\n",
+        load.trim(),
+        load_after.trim(),
+        took.as_secs_f64()
+    );
+    table.push_str(&format!(
+        "{:<8} {:>5} {:>7}  {:>9} {:>9} {:>6}  {:>8} {:>8} {:>6}  {:>10} {:>10}  {:>7} {:>7}  {:>6} {:>10}  checksum\n",
+        "job",
+        "round",
+        "first",
+        "run ms",
+        "run ms",
+        "ratio",
+        "TM CPU s",
+        "TM CPU s",
+        "ratio",
+        "cls ms",
+        "cls ms",
+        "classes",
+        "classes",
+        "peak",
+        "peak"
+    ));
+    table.push_str(&format!(
+        "{:<8} {:>5} {:>7}  {:>9} {:>9} {:>6}  {:>8} {:>8} {:>6}  {:>10} {:>10}  {:>7} {:>7}  {:>6} {:>10}\n",
+        "",
+        "",
+        "",
+        "observe",
+        "runtime",
+        "",
+        "observe",
+        "runtime",
+        "",
+        "observe",
+        "runtime",
+        "observe",
+        "runtime",
+        "pages",
+        "reserved"
+    ));
+    for (round, (p_round, t_round)) in plain.iter().zip(tmrt).enumerate() {
+        for (p, t) in p_round.iter().zip(t_round) {
+            table.push_str(&format!(
+                "{:<8} {:>5} {:>7}  {:>9} {:>9} {:>6.2}  {:>8.1} {:>8.1} {:>6.2}  {:>10.1} {:>10.1}  {:>7} {:>7}  {:>6} {:>10}  {}\n",
+                t.mode,
+                round + 1,
+                if p.first { "observe" } else { "runtime" },
+                p.flink_ms,
+                t.flink_ms,
+                t.flink_ms as f64 / p.flink_ms.max(1) as f64,
+                p.tm_cpu_s,
+                t.tm_cpu_s,
+                t.tm_cpu_s / p.tm_cpu_s.max(1e-3),
+                p.class_loading_ms,
+                t.class_loading_ms,
+                p.classes_loaded,
+                t.classes_loaded,
+                t.peak_pages,
+                t.peak_reserved,
+                t.checksum
+            ));
+        }
+    }
+    if plain.len() >= 3 {
+        table.push_str("median ratio runtime / observe over rounds 2.. (round 1 loads Flink's own classes):\n");
+        for (j, (mode, _)) in jobs.iter().enumerate() {
+            let ratios = |f: &dyn Fn(&JobRun) -> f64| {
+                let mut r: Vec<f64> = plain[1..]
+                    .iter()
+                    .zip(&tmrt[1..])
+                    .map(|(p, t)| f(&t[j]) / f(&p[j]).max(1e-3))
+                    .collect();
+                r.sort_by(f64::total_cmp);
+                (r[r.len() / 2], r[0], r[r.len() - 1])
+            };
+            let (run, run_lo, run_hi) = ratios(&|r| r.flink_ms as f64);
+            let (cpu, cpu_lo, cpu_hi) = ratios(&|r| r.tm_cpu_s);
+            table.push_str(&format!(
+                "{mode:<8} run time {run:.2} (range {run_lo:.2}–{run_hi:.2}), TaskManager CPU {cpu:.2} (range {cpu_lo:.2}–{cpu_hi:.2})\n"
+            ));
+        }
+    }
+    table
+}
+
 /// How the TaskManager's agent is set up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Setup {
@@ -226,162 +324,188 @@ enum Setup {
     Refused,
 }
 
-/// Starts the cluster, runs [`JOBS`] `rounds` times, checks the agent's view after each, stops
-/// the TaskManager gracefully and checks its report and logs.
-fn run_cluster(version: &str, dir: &Path, setup: Setup, jar: &Path, rounds_wanted: usize) -> Vec<Vec<JobRun>> {
-    let runtime = (setup == Setup::Runtime).then_some(RUNTIME);
-    std::fs::create_dir_all(dir).unwrap();
-    let reports = dir.join("reports");
-    std::fs::create_dir_all(&reports).unwrap();
-    let (first, last) = free_port_range(4);
-    let runtime_opt = if setup == Setup::Observing {
-        String::new()
-    } else {
-        format!("runtime={RUNTIME},")
-    };
-    let agent = format!(
-        "-agentpath:{}={runtime_opt}report={}/tmrt-%p.json,metrics=127.0.0.1:{first}-{last}",
-        libtmrt().display(),
-        reports.display()
-    );
-    let mut builder = FlinkCluster::builder(version, dir).unwrap();
-    if setup == Setup::Refused {
-        builder = builder.env("TMRT_JAR", dir.join("missing/tmrt.jar").to_str().unwrap());
-    }
-    let mut cluster = builder
-        .taskmanagers(1)
-        .slots(SLOTS)
-        .taskmanager_java_opts(&agent)
-        .config("restart-strategy.type", "none")
-        .start();
-    let tm = cluster.taskmanagers()[0].clone();
-    let out = std::fs::read_to_string(&tm.out).unwrap_or_default();
-    let port = tm.agent_metrics_port();
-    let text = scrape_metrics(port);
-    let active = |c: &str| sample(&text, &format!("tmrt_runtime_active{{component=\"{c}\"}}"));
-    if runtime.is_some() {
-        for c in ["classloading", "managed-memory"] {
-            assert!(
-                out.contains(&format!("tmrt agent: runtime {c} active:")),
-                "{version}: {c} not active:\n{out}"
-            );
-            assert_eq!(active(c), Some(1.0), "{version}: {c}:\n{text}");
-        }
-    } else {
+/// A running session cluster with the job jar uploaded, set up as [`Setup`] says.
+struct ClusterUnderTest {
+    version: String,
+    setup: Setup,
+    dir: PathBuf,
+    reports: PathBuf,
+    cluster: FlinkCluster,
+    tm: TaskManager,
+    port: u16,
+    jar_id: String,
+}
+
+impl ClusterUnderTest {
+    /// Starts the cluster, checks what the agent says about the runtime, uploads the jar.
+    fn start(version: &str, dir: &Path, setup: Setup, jar: &Path) -> ClusterUnderTest {
+        std::fs::create_dir_all(dir).unwrap();
+        let reports = dir.join("reports");
+        std::fs::create_dir_all(&reports).unwrap();
+        let (first, last) = free_port_range(4);
+        let runtime_opt = if setup == Setup::Observing {
+            String::new()
+        } else {
+            format!("runtime={RUNTIME},")
+        };
+        let agent = format!(
+            "-agentpath:{}={runtime_opt}report={}/tmrt-%p.json,metrics=127.0.0.1:{first}-{last}",
+            libtmrt().display(),
+            reports.display()
+        );
+        let mut builder = FlinkCluster::builder(version, dir).unwrap();
         if setup == Setup::Refused {
+            builder = builder.env("TMRT_JAR", dir.join("missing/tmrt.jar").to_str().unwrap());
+        }
+        let cluster = builder
+            .taskmanagers(1)
+            .slots(SLOTS)
+            .taskmanager_java_opts(&agent)
+            .config("restart-strategy.type", "none")
+            .start();
+        let tm = cluster.taskmanagers()[0].clone();
+        let out = std::fs::read_to_string(&tm.out).unwrap_or_default();
+        let port = tm.agent_metrics_port();
+        let text = scrape_metrics(port);
+        let active = |c: &str| sample(&text, &format!("tmrt_runtime_active{{component=\"{c}\"}}"));
+        if setup == Setup::Runtime {
             for c in ["classloading", "managed-memory"] {
-                let line =
-                    format!("tmrt agent: runtime {c} not active, Flink's classes stay untouched: tmrt.jar not found");
-                assert_eq!(out.matches(&line).count(), 1, "{version}: {c}:\n{out}");
+                assert!(
+                    out.contains(&format!("tmrt agent: runtime {c} active:")),
+                    "{version}: {c} not active:\n{out}"
+                );
+                assert_eq!(active(c), Some(1.0), "{version}: {c}:\n{text}");
             }
         } else {
-            assert!(!out.contains("tmrt agent: runtime"), "{version}: {out}");
-        }
-        for c in ["classloading", "managed-memory"] {
-            assert_eq!(active(c), Some(0.0), "{version}: {c}:\n{text}");
-        }
-        assert!(
-            !text.contains("tmrt_managed_"),
-            "{version}: slot gauges without the runtime:\n{text}"
-        );
-    }
-
-    let jar_id = cluster.upload_jar(jar).unwrap();
-    std::fs::create_dir_all(dir.join("out")).unwrap();
-    let mut rounds = Vec::new();
-    for round in 0..rounds_wanted {
-        let mut runs = Vec::new();
-        for (mode, n) in JOBS {
-            let target = dir.join("out").join(format!("{mode}-{round}"));
-            let before = perf_counters(&cluster, &tm);
-            let cpu_before = cpu_seconds(tm.pid).unwrap_or_default();
-            let stop = Arc::new(AtomicBool::new(false));
-            let peaks = Arc::new(Mutex::new(JobRun::default()));
-            let scraper = {
-                let (stop, peaks) = (stop.clone(), peaks.clone());
-                std::thread::spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        let text = scrape_metrics(port);
-                        let mut p = peaks.lock().unwrap();
-                        p.scrapes += 1;
-                        p.peak_pages = p.peak_pages.max(sum_of(&text, "tmrt_managed_pages_in_use{") as u64);
-                        p.peak_reserved = p
-                            .peak_reserved
-                            .max(sum_of(&text, "tmrt_managed_reserved_bytes{") as u64);
-                        p.peak_slots = p
-                            .peak_slots
-                            .max(sample(&text, "tmrt_managed_slots").unwrap_or(0.0) as u32);
-                        drop(p);
-                        std::thread::sleep(Duration::from_millis(200));
-                    }
-                })
-            };
-            let began = Instant::now();
-            let args = [*mode, target.to_str().unwrap(), &n.to_string()];
-            let outcome = cluster
-                .run_jar(&jar_id, ENTRY, &args, PARALLELISM)
-                .and_then(|id| cluster.wait_for_job(&id, JOB_TIMEOUT));
-            let wall = began.elapsed();
-            stop.store(true, Ordering::Relaxed);
-            scraper.join().unwrap();
-            let outcome = outcome.unwrap_or_else(|e| panic!("{version} {mode}: {e}\n{}", cluster.log_tails(40)));
-            assert!(
-                outcome.finished(),
-                "{version} {mode}: {outcome:?}\n{}",
-                cluster.log_tails(60)
-            );
-            let cpu_after = cpu_seconds(tm.pid).unwrap_or_default();
-            let after = perf_counters(&cluster, &tm);
-            let job = cluster.rest_get(&format!("/jobs/{}", outcome.job_id)).unwrap();
-            let mut run = peaks.lock().unwrap().clone();
-            run.mode = mode;
-            run.tm_cpu_s = cpu_after - cpu_before;
-            run.checksum = checksum(mode, &target);
-            run.flink_ms = job["duration"].as_u64().unwrap_or_default();
-            run.wall = wall;
-            let freq = after.get("sun.os.hrt.frequency").copied().unwrap_or(1e9);
-            let delta = |k: &str| after.get(k).copied().unwrap_or(0.0) - before.get(k).copied().unwrap_or(0.0);
-            run.class_loading_ms = delta("sun.cls.time") * 1000.0 / freq;
-            run.classes_loaded = delta("java.cls.loadedClasses") as i64;
-            if runtime.is_some() {
-                assert_slots_empty_after(port, version, mode);
+            if setup == Setup::Refused {
+                for c in ["classloading", "managed-memory"] {
+                    let line = format!(
+                        "tmrt agent: runtime {c} not active, Flink's classes stay untouched: tmrt.jar not found"
+                    );
+                    assert_eq!(out.matches(&line).count(), 1, "{version}: {c}:\n{out}");
+                }
+            } else {
+                assert!(!out.contains("tmrt agent: runtime"), "{version}: {out}");
             }
-            runs.push(run);
+            for c in ["classloading", "managed-memory"] {
+                assert_eq!(active(c), Some(0.0), "{version}: {c}:\n{text}");
+            }
+            assert!(
+                !text.contains("tmrt_managed_"),
+                "{version}: slot gauges without the runtime:\n{text}"
+            );
         }
-        rounds.push(runs);
+        let jar_id = cluster.upload_jar(jar).unwrap();
+        std::fs::create_dir_all(dir.join("out")).unwrap();
+        ClusterUnderTest {
+            version: version.to_string(),
+            setup,
+            dir: dir.to_path_buf(),
+            reports,
+            cluster,
+            tm,
+            port,
+            jar_id,
+        }
     }
 
-    assert!(
-        cluster.stop_taskmanager(0, Duration::from_secs(60)),
-        "{version}: TaskManager did not stop"
-    );
-    let report_path = reports.join(format!("tmrt-{}.json", tm.pid));
-    let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&report_path).unwrap_or_else(|e| panic!("{}: {e}", report_path.display())),
-    )
-    .unwrap();
-    let components = report["runtime"]["components"].as_array().unwrap();
-    for c in components {
-        assert_eq!(c["active"], runtime.is_some(), "{version}: {c}");
-    }
-    let log = std::fs::read_to_string(&tm.log).unwrap_or_default();
-    assert!(
-        !log.contains("Not all slot managed memory is freed"),
-        "{version}: Flink saw managed memory not freed:\n{}",
-        log.lines()
-            .filter(|l| l.contains("managed memory"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    if runtime.is_some() {
+    /// Runs job `mode` over `n` records and checks the agent's view after it.
+    fn run(&mut self, mode: &'static str, n: u64, round: usize, first: bool) -> JobRun {
+        let (version, port, tm) = (&self.version, self.port, &self.tm);
+        let target = self.dir.join("out").join(format!("{mode}-{round}"));
+        let before = perf_counters(&self.cluster, tm);
+        let cpu_before = cpu_seconds(tm.pid).unwrap_or_default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let peaks = Arc::new(Mutex::new(JobRun::default()));
+        let scraper = {
+            let (stop, peaks) = (stop.clone(), peaks.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let text = scrape_metrics(port);
+                    let mut p = peaks.lock().unwrap();
+                    p.scrapes += 1;
+                    p.peak_pages = p.peak_pages.max(sum_of(&text, "tmrt_managed_pages_in_use{") as u64);
+                    p.peak_reserved = p
+                        .peak_reserved
+                        .max(sum_of(&text, "tmrt_managed_reserved_bytes{") as u64);
+                    p.peak_slots = p
+                        .peak_slots
+                        .max(sample(&text, "tmrt_managed_slots").unwrap_or(0.0) as u32);
+                    drop(p);
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            })
+        };
+        let began = Instant::now();
+        let args = [mode, target.to_str().unwrap(), &n.to_string()];
+        let outcome = self
+            .cluster
+            .run_jar(&self.jar_id, ENTRY, &args, PARALLELISM)
+            .and_then(|id| self.cluster.wait_for_job(&id, JOB_TIMEOUT));
+        let wall = began.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        scraper.join().unwrap();
+        let outcome = outcome.unwrap_or_else(|e| panic!("{version} {mode}: {e}\n{}", self.cluster.log_tails(40)));
         assert!(
-            !log.contains("tmrt: managed memory from Flink's own allocator"),
-            "{version}: the slot pool could not be made"
+            outcome.finished(),
+            "{version} {mode}: {outcome:?}\n{}",
+            self.cluster.log_tails(60)
         );
+        let cpu_after = cpu_seconds(tm.pid).unwrap_or_default();
+        let after = perf_counters(&self.cluster, tm);
+        let job = self.cluster.rest_get(&format!("/jobs/{}", outcome.job_id)).unwrap();
+        let mut run = peaks.lock().unwrap().clone();
+        run.mode = mode;
+        run.first = first;
+        run.tm_cpu_s = cpu_after - cpu_before;
+        run.checksum = checksum(mode, &target);
+        run.flink_ms = job["duration"].as_u64().unwrap_or_default();
+        run.wall = wall;
+        let freq = after.get("sun.os.hrt.frequency").copied().unwrap_or(1e9);
+        let delta = |k: &str| after.get(k).copied().unwrap_or(0.0) - before.get(k).copied().unwrap_or(0.0);
+        run.class_loading_ms = delta("sun.cls.time") * 1000.0 / freq;
+        run.classes_loaded = delta("java.cls.loadedClasses") as i64;
+        if self.setup == Setup::Runtime {
+            assert_slots_empty_after(port, version, mode);
+        }
+        run
     }
-    let shutdown = cluster.shutdown();
-    assert!(shutdown.left.is_empty(), "{shutdown:?}");
-    rounds
+
+    /// Stops the TaskManager gracefully, checks its report and log, stops the cluster.
+    fn finish(mut self) {
+        let version = &self.version;
+        let runtime = self.setup == Setup::Runtime;
+        assert!(
+            self.cluster.stop_taskmanager(0, Duration::from_secs(60)),
+            "{version}: TaskManager did not stop"
+        );
+        let report_path = self.reports.join(format!("tmrt-{}.json", self.tm.pid));
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(&report_path).unwrap_or_else(|e| panic!("{}: {e}", report_path.display())),
+        )
+        .unwrap();
+        let components = report["runtime"]["components"].as_array().unwrap();
+        for c in components {
+            assert_eq!(c["active"], runtime, "{version}: {c}");
+        }
+        let log = std::fs::read_to_string(&self.tm.log).unwrap_or_default();
+        assert!(
+            !log.contains("Not all slot managed memory is freed"),
+            "{version}: Flink saw managed memory not freed:\n{}",
+            log.lines()
+                .filter(|l| l.contains("managed memory"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        if runtime {
+            assert!(
+                !log.contains("tmrt: managed memory from Flink's own allocator"),
+                "{version}: the slot pool could not be made"
+            );
+        }
+        let shutdown = self.cluster.shutdown();
+        assert!(shutdown.left.is_empty(), "{shutdown:?}");
+    }
 }
 
 /// After a job, every live slot pool has no page in use and nothing reserved (Flink releases an
