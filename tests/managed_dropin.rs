@@ -233,3 +233,57 @@ fn the_shape_file_names_members_every_flink_version_has() {
         eprintln!("Flink {version}: all {} members of shape.txt present", items.len() - 1);
     }
 }
+
+/// The agent's report names each owner's pages and reserved bytes: the drop-in books
+/// reservations per owner in Java (the slot pool knows only their total), and the agent asks it.
+/// An owner that only reserves (a state backend) is listed too; after the releases, nobody is.
+#[test]
+fn the_agents_report_shows_each_owners_pages_and_reservations() {
+    for version in VERSIONS {
+        let Some(home) = flink_home(version) else {
+            continue;
+        };
+        let dir = scratch_dir(&format!("dropin-owner-report-{version}"));
+        let lib = flink_lib(&home);
+        let classes = program(&dir, "OwnerReport", &[lib.clone(), vec![tmrt_jar()]].concat());
+        let cp = join_classpath(&[vec![classes, shadow(&dir)], lib, vec![tmrt_jar()]].concat());
+        let agent = format!("-agentpath:{}=log=off", libtmrt().display());
+        let out = run_java(&[
+            "--add-opens=java.base/java.nio=ALL-UNNAMED",
+            "-Dlog4j2.StatusLogger.level=OFF",
+            &agent,
+            "-cp",
+            &cp,
+            "OwnerReport",
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{version}:\n{stdout}\n{stderr}");
+        let slots = |key: &str| {
+            let line = stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{key} ")))
+                .unwrap_or_else(|| panic!("{version}: no {key} line:\n{stdout}\n{stderr}"));
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            v["runtime"]["slots"].as_array().unwrap().clone()
+        };
+        let held = slots("HELD");
+        assert_eq!(held.len(), 1, "{version}: {held:?}");
+        let owners: Vec<(u64, u64, u64)> = held[0]["owners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    o["owner"].as_u64().unwrap(),
+                    o["pages"].as_u64().unwrap(),
+                    o["reserved_bytes"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(owners, vec![(1, 3, 5), (2, 0, 100_000)], "{version}: {}", held[0]);
+        assert_eq!(held[0]["reserved_bytes"], 100_005, "{version}: {}", held[0]);
+        let released = slots("RELEASED");
+        assert_eq!(released[0]["owners"], serde_json::json!([]), "{version}: {released:?}");
+    }
+}

@@ -35,7 +35,7 @@ pub fn current_report(agent: &Agent, env: &mut JNIEnv<'_>) -> Result<Report, jni
 /// Writes the JSON report to `path` (through a temporary file and a rename).
 pub fn write_report(agent: &Agent, env: &mut JNIEnv<'_>, path: &Path) -> Result<(), String> {
     let report = current_report(agent, env).map_err(|e| format!("reading JVM figures: {e}"))?;
-    let json = super::dropin::add_to_json(render_json(&report));
+    let json = super::dropin::add_to_json(env, render_json(&report));
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, json).map_err(|e| e.to_string())?;
     std::fs::rename(&tmp, path).map_err(|e| e.to_string())
@@ -111,9 +111,8 @@ pub extern "system" fn Java_dev_tmrt_telemetry_Telemetry_nativeSnapshot<'l>(
                 .map_err(|e| JavaError::illegal_state(format!("ForceGarbageCollection failed: {e}")))?;
         }
         let report = current_report(agent, env)?;
-        Ok(env
-            .new_string(super::dropin::add_to_json(render_json(&report)))?
-            .into_raw())
+        let json = super::dropin::add_to_json(env, render_json(&report));
+        Ok(env.new_string(json)?.into_raw())
     })
 }
 

@@ -6,22 +6,32 @@
 //!
 //! Every pool made here is also recorded in [`live_slots`], so that the agent can show per-slot
 //! figures (pages in use, budget, reserved bytes) and per-owner holdings without touching Java;
-//! a memory manager's `shutdown()` retires its pool from that list.
+//! a memory manager's `shutdown()` retires its pool from that list. The pool knows the owner of
+//! every page but only the total of the reservations (Java books them per owner), so a Java
+//! `SlotPages` that says where its owners are booked (`describeOwnersWith`) is recorded with it
+//! (a weak reference) and [`slot_usage`] asks it, from a thread that may call Java.
 
 use std::sync::{Arc, Weak};
 
-use jni::objects::{JClass, JLongArray, JObject};
+use jni::objects::{JClass, JLongArray, JObject, WeakRef};
 use jni::sys::{jboolean, jint, jlong, jlongArray, jobject};
 use jni::JNIEnv;
 use parking_lot::Mutex;
-use runtime::managed::{ManagedMemoryError, Page, PoolFigures, SlotPool, UsageReport};
+use runtime::managed::{ManagedMemoryError, OwnerId, Page, PoolFigures, SlotPool, UsageReport};
 
 use super::{error, owner, pool, usage_triples};
 use crate::ffi::{jni_entry, long_prefix, JavaError};
 
-/// Pools made through `SlotPages` and not yet freed (weak: the Java side owns them), each with
-/// its slot number.
-static LIVE: Mutex<Vec<(u32, Weak<SlotPool>)>> = Mutex::new(Vec::new());
+/// A pool made through `SlotPages` and not yet freed (weak: the Java side owns it).
+struct LiveEntry {
+    number: u32,
+    pool: Weak<SlotPool>,
+    /// The Java `SlotPages`, once it said where its owners are booked.
+    java: Option<Arc<WeakRef>>,
+}
+
+/// Pools made through `SlotPages` and not yet freed, each with its slot number.
+static LIVE: Mutex<Vec<LiveEntry>> = Mutex::new(Vec::new());
 
 /// A pool that Java's `SlotPages` holds, with the number the agent shows it under.
 pub struct LiveSlot {
@@ -32,12 +42,22 @@ pub struct LiveSlot {
     /// not know its slot).
     pub number: u32,
     pub pool: Arc<SlotPool>,
+    /// The Java `SlotPages` over the pool, when it said where its owners are booked.
+    java: Option<Arc<WeakRef>>,
 }
 
-fn live_entries(live: &mut Vec<(u32, Weak<SlotPool>)>) -> Vec<LiveSlot> {
-    live.retain(|(_, w)| w.upgrade().is_some_and(|p| !p.is_closed()));
+fn live_entries(live: &mut Vec<LiveEntry>) -> Vec<LiveSlot> {
+    // Dropping an entry may drop a weak JNI reference: only ever on a thread attached to the JVM
+    // (every caller is a JNI entry or the agent's thread).
+    live.retain(|e| e.pool.upgrade().is_some_and(|p| !p.is_closed()));
     live.iter()
-        .filter_map(|(number, w)| w.upgrade().map(|pool| LiveSlot { number: *number, pool }))
+        .filter_map(|e| {
+            e.pool.upgrade().map(|pool| LiveSlot {
+                number: e.number,
+                pool,
+                java: e.java.clone(),
+            })
+        })
         .filter(|s| !s.pool.is_closed())
         .collect()
 }
@@ -47,13 +67,49 @@ fn record(pool: &Arc<SlotPool>) {
     let mut live = LIVE.lock();
     let taken: Vec<u32> = live_entries(&mut live).iter().map(|s| s.number).collect();
     let number = (0..).find(|n| !taken.contains(n)).unwrap_or(0);
-    live.push((number, Arc::downgrade(pool)));
+    live.push(LiveEntry {
+        number,
+        pool: Arc::downgrade(pool),
+        java: None,
+    });
 }
 
 /// Takes a pool out of the live list (its memory manager was shut down: the pool stays mapped
 /// until Java frees it, but it is no slot's any more, and its number is free again).
 fn retire(pool: &SlotPool) {
-    LIVE.lock().retain(|(_, w)| !std::ptr::eq(w.as_ptr(), pool));
+    LIVE.lock().retain(|e| !std::ptr::eq(e.pool.as_ptr(), pool));
+}
+
+/// Who holds what in `slot`: the pool's pages per owner, with each owner's reserved bytes as the
+/// Java memory manager over it books them, when it said where (`describeOwnersWith`) and `env`
+/// can ask; otherwise the pool's own figures. Calls Java: never from a JVMTI callback.
+pub fn slot_usage(env: &mut JNIEnv<'_>, slot: &LiveSlot) -> UsageReport {
+    let usage = slot.pool.usage();
+    let Some(java) = &slot.java else { return usage };
+    let booked = env.with_local_frame(8, |env| -> jni::errors::Result<Option<Vec<jlong>>> {
+        let Some(pages) = java.upgrade_local(env)? else {
+            return Ok(None);
+        };
+        let array = env.call_method(&pages, "ownerUsage", "()[J", &[])?.l()?;
+        if array.is_null() {
+            return Ok(None);
+        }
+        let array = JLongArray::from(array);
+        let mut triples = vec![0; env.get_array_length(&array)? as usize];
+        env.get_long_array_region(&array, 0, &mut triples)?;
+        Ok(Some(triples))
+    });
+    match booked {
+        Ok(Some(triples)) => {
+            usage.with_reservations(triples.chunks_exact(3).map(|t| (OwnerId(t[0] as u64), t[2] as u64)))
+        }
+        Ok(None) => usage,
+        Err(_) => {
+            // An exception in the supplier (or no such method): the pool's own figures.
+            let _ = env.exception_clear();
+            usage
+        }
+    }
 }
 
 /// The pools that Java's `SlotPages` (one per Flink `MemoryManager`, i.e. per slot, with the
@@ -122,6 +178,29 @@ pub extern "system" fn Java_dev_tmrt_memory_SlotPages_nativeRetire<'local>(
 ) {
     jni_entry(&mut env, (), |_| {
         retire(pool(handle)?);
+        Ok(())
+    })
+}
+
+/// `static native void nativeAttach(long handle, SlotPages pages)`: `pages` says where its
+/// owners are booked; [`slot_usage`] asks it through a weak reference.
+#[no_mangle]
+pub extern "system" fn Java_dev_tmrt_memory_SlotPages_nativeAttach<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    pages: JObject<'local>,
+) {
+    jni_entry(&mut env, (), |env| {
+        let pool = pool(handle)?;
+        let Some(weak) = env.new_weak_ref(&pages)? else {
+            return Ok(());
+        };
+        let weak = Arc::new(weak);
+        let mut live = LIVE.lock();
+        if let Some(e) = live.iter_mut().find(|e| std::ptr::eq(e.pool.as_ptr(), pool)) {
+            e.java = Some(weak);
+        }
         Ok(())
     })
 }

@@ -48,6 +48,29 @@ impl UsageReport {
         }
     }
 
+    /// Puts in each owner's reserved bytes as the caller books them (`(owner, bytes)`), in place
+    /// of the pool's own figures: a pool whose reservations are made on its page table's header
+    /// (tmrt's Java faces) knows only their total, and the memory manager over it knows who made
+    /// them. Owners that only reserve are added; owners left with nothing are dropped.
+    pub fn with_reservations(mut self, reserved: impl IntoIterator<Item = (OwnerId, u64)>) -> UsageReport {
+        for o in &mut self.owners {
+            o.reserved_bytes = 0;
+        }
+        for (owner, bytes) in reserved {
+            match self.owners.iter_mut().find(|o| o.owner == owner) {
+                Some(o) => o.reserved_bytes = bytes,
+                None => self.owners.push(OwnerHolding {
+                    owner,
+                    pages: 0,
+                    reserved_bytes: bytes,
+                }),
+            }
+        }
+        self.owners.retain(|o| o.pages > 0 || o.reserved_bytes > 0);
+        self.owners.sort_by_key(|o| o.owner);
+        self
+    }
+
     /// Whether no owner holds anything.
     pub fn is_empty(&self) -> bool {
         self.owners.is_empty()
@@ -107,4 +130,33 @@ pub struct PoolFigures {
     /// Bytes neither in pages nor reserved (0 once closed).
     pub available_bytes: u64,
     pub closed: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holding(owner: u64, pages: u32, reserved_bytes: u64) -> OwnerHolding {
+        OwnerHolding {
+            owner: OwnerId(owner),
+            pages,
+            reserved_bytes,
+        }
+    }
+
+    #[test]
+    fn reservations_booked_elsewhere_replace_the_pools_and_add_reserving_owners() {
+        let pool_view = UsageReport::new(
+            "slot 0".into(),
+            PageSize::DEFAULT,
+            vec![(OwnerId(1), 3, 0), (OwnerId(4), 1, 7), (OwnerId(5), 0, 9)],
+        );
+        let merged = pool_view.with_reservations([(OwnerId(2), 100), (OwnerId(4), 50)]);
+        // Owner 5's 9 bytes were the pool's figure, not the booking: owner 5 holds nothing.
+        assert_eq!(
+            merged.owners,
+            vec![holding(1, 3, 0), holding(2, 0, 100), holding(4, 1, 50)]
+        );
+        assert_eq!(merged.bytes(), 4 * 32 * 1024 + 150);
+    }
 }

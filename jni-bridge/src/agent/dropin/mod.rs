@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+use jni::JNIEnv;
 use runtime::classload::{Jar, JarLimits};
 use runtime::dropin::{decide, ClassPath, Substitution, COMPONENTS};
 use runtime::telemetry::runtime_report::{ComponentStatus, RuntimeReport, SlotMemory};
@@ -258,8 +259,12 @@ pub fn wants_hook() -> bool {
     state().is_some_and(|s| !s.swaps.is_empty())
 }
 
-/// The drop-in runtime's state for the metrics and the report.
-pub fn report() -> RuntimeReport {
+/// The drop-in runtime's state for the metrics and the report; with `env`, each slot's owners
+/// carry the reserved bytes the Java memory manager books ([`slot_pages::slot_usage`], which
+/// calls Java), without it the pool's own figures (the metrics show no owners).
+///
+/// [`slot_pages::slot_usage`]: crate::managed_jni::slot_pages::slot_usage
+pub fn report(mut env: Option<&mut JNIEnv<'_>>) -> RuntimeReport {
     let components = match state() {
         Some(s) => s
             .components
@@ -285,19 +290,25 @@ pub fn report() -> RuntimeReport {
     };
     let slots = crate::managed_jni::slot_pages::live_slots()
         .iter()
-        .map(|s| SlotMemory::of_pool(s.number, &s.pool.figures(), &s.pool.usage()))
+        .map(|s| {
+            let usage = match env.as_deref_mut() {
+                Some(env) => crate::managed_jni::slot_pages::slot_usage(env, s),
+                None => s.pool.usage(),
+            };
+            SlotMemory::of_pool(s.number, &s.pool.figures(), &usage)
+        })
         .collect();
     RuntimeReport { components, slots }
 }
 
 /// Appends `tmrt_runtime_active` to a Prometheus exposition.
 pub fn add_metrics(text: &mut String) {
-    runtime::telemetry::runtime_report::render_prometheus(&report(), text);
+    runtime::telemetry::runtime_report::render_prometheus(&report(None), text);
 }
 
-/// Adds the `"runtime"` section to the report's JSON.
-pub fn add_to_json(json: String) -> String {
-    runtime::telemetry::runtime_report::add_to_json(&json, &report())
+/// Adds the `"runtime"` section to the report's JSON (asks Java for each owner's reservations).
+pub fn add_to_json(env: &mut JNIEnv<'_>, json: String) -> String {
+    runtime::telemetry::runtime_report::add_to_json(&json, &report(Some(env)))
 }
 
 #[cfg(test)]

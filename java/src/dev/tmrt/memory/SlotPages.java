@@ -3,6 +3,7 @@ package dev.tmrt.memory;
 import dev.tmrt.NativeLibrary;
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
+import java.util.function.Supplier;
 
 /**
  * One slot pool of tmrt's native managed memory, seen from Java: the native pool, its shared page
@@ -46,6 +47,8 @@ public final class SlotPages {
     private final int shift;
     private final long base;
     private final PageTable table;
+    /** Who holds what, as the memory manager over this pool books it ({@link #describeOwnersWith}). */
+    private volatile Supplier<long[]> ownerUsage;
 
     private SlotPages(long handle, long size, int pageSize) {
         CLEANER.register(this, new Free(handle));
@@ -232,6 +235,28 @@ public final class SlotPages {
         }
     }
 
+    /**
+     * Tells the agent where to read who holds what: {@code usage} returns triples (owner number,
+     * pages, reserved bytes) as the memory manager over this pool books them. The native pool knows
+     * the owner of every page but only the total of the reservations (they run on the page table's
+     * header and are booked per owner in Java), so the agent's report takes each owner's reserved
+     * bytes from here. Called on the agent's thread, never inside a JVMTI callback.
+     */
+    public void describeOwnersWith(Supplier<long[]> usage) {
+        try {
+            ownerUsage = usage;
+            nativeAttach(handle, this);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** The agent's call (JNI): the triples of {@link #describeOwnersWith}'s supplier, or null. */
+    long[] ownerUsage() {
+        Supplier<long[]> usage = ownerUsage;
+        return usage == null ? null : usage.get();
+    }
+
     /** Returns the physical memory of every free page to the OS now. */
     public void trim() {
         try {
@@ -281,6 +306,8 @@ public final class SlotPages {
     private static native void nativeFree(long handle);
 
     private static native void nativeRetire(long handle);
+
+    private static native void nativeAttach(long handle, SlotPages pages);
 
     private static native long nativeBase(long handle);
 

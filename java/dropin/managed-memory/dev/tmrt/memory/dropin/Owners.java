@@ -86,6 +86,30 @@ public final class Owners {
         return map.values();
     }
 
+    /**
+     * Who holds what: triples (owner number, pages, reserved bytes), by number; holders only.
+     * For the agent's report ({@link SlotPages#describeOwnersWith}); locks one record at a time.
+     */
+    public long[] usage() {
+        java.util.List<OwnerSegments> all = new java.util.ArrayList<>(map.values());
+        all.sort(java.util.Comparator.comparingLong(c -> c.id));
+        long[] triples = new long[3 * all.size()];
+        int n = 0;
+        for (OwnerSegments c : all) {
+            c.lock();
+            try {
+                if (!c.dead && (c.size() > 0 || c.reserved > 0)) {
+                    triples[n++] = c.id;
+                    triples[n++] = c.size();
+                    triples[n++] = c.reserved;
+                }
+            } finally {
+                c.unlock();
+            }
+        }
+        return java.util.Arrays.copyOf(triples, n);
+    }
+
     /** How many records the map holds now (tests). */
     public int size() {
         return map.size();

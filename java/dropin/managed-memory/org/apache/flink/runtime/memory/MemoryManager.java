@@ -96,6 +96,9 @@ public class MemoryManager {
         this.pages = made;
         this.fallbackBudget = made == null ? new UnsafeMemoryBudget(memorySize) : null;
         this.owners = new Owners(made == null);
+        if (made != null) {
+            made.describeOwnersWith(owners::usage);
+        }
         int total = made == null ? 0 : made.totalPages();
         this.slotOf = new int[total];
         this.views = new ByteBuffer[total];
