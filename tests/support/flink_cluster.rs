@@ -33,7 +33,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 #[allow(unused_imports)] // not every test binary uses every helper
@@ -49,8 +50,37 @@ use process::{alive, cmdline, free_ports, names_dir, output_within, signal, spaw
 const TASKMANAGER_CLASS: &str = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner";
 const JOBMANAGER_CLASS: &str = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint";
 
-/// One cluster at a time per test binary.
-static CLUSTER_LOCK: Mutex<()> = Mutex::new(());
+/// One test at a time per test binary runs clusters: a thread (a test) may hold any number of
+/// clusters at once (a comparison keeps two up side by side), another thread's `start` waits
+/// until that thread's clusters are all gone.
+static CLUSTERS: Mutex<(Option<ThreadId>, usize)> = Mutex::new((None, 0));
+static CLUSTERS_FREED: Condvar = Condvar::new();
+
+/// This thread's share of [`CLUSTERS`], held by each of its clusters.
+struct ClusterPermit;
+
+impl ClusterPermit {
+    fn acquire() -> ClusterPermit {
+        let me = std::thread::current().id();
+        let mut held = CLUSTERS.lock().unwrap_or_else(PoisonError::into_inner);
+        while held.0.is_some_and(|owner| owner != me) {
+            held = CLUSTERS_FREED.wait(held).unwrap_or_else(PoisonError::into_inner);
+        }
+        *held = (Some(me), held.1 + 1);
+        ClusterPermit
+    }
+}
+
+impl Drop for ClusterPermit {
+    fn drop(&mut self) {
+        let mut held = CLUSTERS.lock().unwrap_or_else(PoisonError::into_inner);
+        held.1 -= 1;
+        if held.1 == 0 {
+            held.0 = None;
+            CLUSTERS_FREED.notify_all();
+        }
+    }
+}
 
 /// The FLINK_HOME of `version` with Flink's start scripts (see [`flink_home`]), or `None` with a
 /// SKIPPED message on stderr when it is absent or lib-only.
@@ -133,7 +163,7 @@ impl ClusterBuilder {
     /// every TaskManager is registered. Panics with the daemons' logs when that fails; whatever
     /// was started is stopped first (by the returned value's `Drop`, which also runs then).
     pub fn start(self) -> FlinkCluster {
-        let lock = CLUSTER_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+        let permit = ClusterPermit::acquire();
         let began = Instant::now();
         let dir = self.dir.clone();
         let (conf_dir, log_dir, pid_dir) = (dir.join("conf"), dir.join("log"), dir.join("pid"));
@@ -173,7 +203,7 @@ impl ClusterBuilder {
             startup: Duration::ZERO,
             lib_dir,
             env: self.env.clone(),
-            _lock: lock,
+            _permit: permit,
         };
         cluster.launch(self.taskmanagers);
         cluster.await_registration(self.taskmanagers, self.start_timeout);
@@ -266,7 +296,7 @@ pub struct FlinkCluster {
     lib_dir: Option<PathBuf>,
     /// The builder's extra environment for the daemons.
     env: Vec<(String, String)>,
-    _lock: MutexGuard<'static, ()>,
+    _permit: ClusterPermit,
 }
 
 impl FlinkCluster {
