@@ -9,7 +9,9 @@
 # join, GROUP BY, ORDER BY), rocksdb (streaming, RocksDB state backend). Results must be
 # identical on both sides (the test fails otherwise).
 #
-#   scripts/compare-dropin-cluster.sh [VERSION] [ROUNDS] [JOBS]     default 1.20.3 5 sort,sql,rocksdb
+#   scripts/compare-dropin-cluster.sh [VERSION] [ROUNDS] [JOBS] [RUNTIME]
+#     default 1.20.3 5 sort,sql,rocksdb classloading+managed-memory (RUNTIME: the runtime= value;
+#     one component alone tells which one a difference comes from)
 #
 # Needs scripts/fetch-flink.sh VERSION. About a minute per job and round on two cores.
 set -euo pipefail
@@ -17,6 +19,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 export TMRT_DROPIN_VERSION="${1:-1.20.3}"
 export TMRT_DROPIN_ROUNDS="${2:-5}"
 export TMRT_DROPIN_JOBS="${3:-sort,sql,rocksdb}"
+export TMRT_DROPIN_RUNTIME="${4:-classloading+managed-memory}"
 [ -d "$root/.flink/$TMRT_DROPIN_VERSION/lib" ] || {
   echo "no .flink/$TMRT_DROPIN_VERSION: run scripts/fetch-flink.sh $TMRT_DROPIN_VERSION" >&2
   exit 1
