@@ -86,8 +86,12 @@ public class CompareManagedMemory {
 
         List<String[]> rows = new ArrayList<>();
         List<Double> worst = new ArrayList<>();
+        double flinkReservation = 0;
         for (String row : SINGLE) {
-            measure(row, 1, flink, tmrt, dropin, rounds, pagesPerRound, rows, worst);
+            double f = measure(row, 1, flink, tmrt, dropin, rounds, pagesPerRound, rows, worst);
+            if (row.startsWith("reserveMemory")) {
+                flinkReservation = f;
+            }
         }
         for (String row : BATCHED) {
             for (int n : BATCHES) {
@@ -105,9 +109,47 @@ public class CompareManagedMemory {
             System.out.println(rows.get(i)[0]);
         }
         System.out.printf(Locale.ROOT, "worst ratio: %.1fx%n", worst.get(order[0]));
+        double floor = budgetFloor(rounds, pagesPerRound);
+        System.out.printf(Locale.ROOT,
+                "floor of an exact shared budget (reserve: one CAS on an AtomicLong; release: one getAndAdd;"
+                        + " no owner, no checks): %.1f ns per reserve+release, so at most %.1fx Flink's %.1f ns%n",
+                floor, flinkReservation / floor, flinkReservation);
     }
 
-    static void measure(String row, int n, Side flink, Side tmrt, Side dropin, int rounds, int pagesPerRound,
+    /** The budget word of {@link #budgetFloor}: a static field, so escape analysis cannot drop the atomics. */
+    static final java.util.concurrent.atomic.AtomicLong AVAILABLE = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * Median CPU ns of the least any exact byte budget shared between threads must do per
+     * reserve+release pair: Flink's reservations and pages draw on one budget that any thread may
+     * change, and {@code reserveMemory} must fail exactly when the bytes are not there, so a
+     * reservation is at least one atomic read-modify-write and a release another.
+     */
+    static double budgetFloor(int rounds, int times) {
+        double[] t = new double[rounds];
+        long bytes = 32 * 1024;
+        for (int r = -3; r < rounds; r++) {
+            AVAILABLE.set(1L << 40);
+            long start = THREADS.getCurrentThreadCpuTime();
+            for (int i = 0; i < times; i++) {
+                long a;
+                do {
+                    a = AVAILABLE.get();
+                    if (a < bytes) {
+                        throw new IllegalStateException("budget exhausted");
+                    }
+                } while (!AVAILABLE.compareAndSet(a, a - bytes));
+                AVAILABLE.getAndAdd(bytes);
+            }
+            if (r >= 0) {
+                t[r] = (double) (THREADS.getCurrentThreadCpuTime() - start) / times;
+            }
+        }
+        return median(t);
+    }
+
+    /** Measures one row, adds its line; returns Flink's median. */
+    static double measure(String row, int n, Side flink, Side tmrt, Side dropin, int rounds, int pagesPerRound,
             List<String[]> rows, List<Double> worst) throws Exception {
         int times = Math.max(1, pagesPerRound / n);
         Side[] sides = {flink, tmrt, dropin};
@@ -129,6 +171,7 @@ public class CompareManagedMemory {
         rows.add(new String[] {String.format(Locale.ROOT, "%-66s %6d %10.1f %10.1f %7.1fx %10.1f %7.1fx",
                 row, n, f, a, f / a, d, f / d)});
         worst.add(Math.min(f / a, f / d));
+        return f;
     }
 
     static double median(double[] v) {
