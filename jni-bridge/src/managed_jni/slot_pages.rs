@@ -17,7 +17,7 @@ use jni::objects::{JClass, JLongArray, JObject, WeakRef};
 use jni::sys::{jboolean, jint, jlong, jlongArray, jobject};
 use jni::JNIEnv;
 use parking_lot::Mutex;
-use runtime::managed::{ManagedMemoryError, OwnerId, Page, PoolFigures, SlotPool, UsageReport};
+use runtime::managed::{ManagedMemoryError, OwnerId, Page, SlotPool, UsageReport};
 
 use super::{error, owner, pool, usage_triples};
 use crate::ffi::{jni_entry, long_prefix, JavaError};
@@ -46,20 +46,23 @@ pub struct LiveSlot {
     java: Option<Arc<WeakRef>>,
 }
 
+/// The live entries (dropping freed and closed pools from the list), oldest first.
 fn live_entries(live: &mut Vec<LiveEntry>) -> Vec<LiveSlot> {
     // Dropping an entry may drop a weak JNI reference: only ever on a thread attached to the JVM
     // (every caller is a JNI entry or the agent's thread).
-    live.retain(|e| e.pool.upgrade().is_some_and(|p| !p.is_closed()));
-    live.iter()
-        .filter_map(|e| {
-            e.pool.upgrade().map(|pool| LiveSlot {
+    let mut slots = Vec::with_capacity(live.len());
+    live.retain(|e| match e.pool.upgrade().filter(|p| !p.is_closed()) {
+        Some(pool) => {
+            slots.push(LiveSlot {
                 number: e.number,
                 pool,
                 java: e.java.clone(),
-            })
-        })
-        .filter(|s| !s.pool.is_closed())
-        .collect()
+            });
+            true
+        }
+        None => false,
+    });
+    slots
 }
 
 /// Records a new pool under the lowest number no live pool has.
@@ -117,22 +120,6 @@ pub fn slot_usage(env: &mut JNIEnv<'_>, slot: &LiveSlot) -> UsageReport {
 /// manager shut down), closed or freed pools are left out.
 pub fn live_slots() -> Vec<LiveSlot> {
     live_entries(&mut LIVE.lock())
-}
-
-/// The pools of [`live_slots`].
-pub fn live_pools() -> Vec<Arc<SlotPool>> {
-    live_slots().into_iter().map(|s| s.pool).collect()
-}
-
-/// Per-slot figures of [`live_pools`] (for the metrics endpoint).
-pub fn live_pool_figures() -> Vec<PoolFigures> {
-    live_pools().iter().map(|p| p.figures()).collect()
-}
-
-/// Per-owner holdings of [`live_pools`] (for the report): owners are the numbers the Java side
-/// gave its owner objects.
-pub fn live_pool_usage() -> Vec<UsageReport> {
-    live_pools().iter().map(|p| p.usage()).collect()
 }
 
 const OK: jint = 0;

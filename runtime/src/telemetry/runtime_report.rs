@@ -54,13 +54,14 @@ pub struct SlotMemory {
     pub reserved_bytes: u64,
     /// Bytes neither in pages nor reserved.
     pub available_bytes: u64,
-    /// What each owner holds now (owners holding nothing are not listed).
+    /// What each owner holds now (owners holding nothing are not listed; empty where the
+    /// holdings were not read: the metrics).
     pub owners: Vec<OwnerMemory>,
 }
 
 impl SlotMemory {
-    /// A slot pool's figures and holdings under the agent's slot number.
-    pub fn of_pool(slot: u32, figures: &PoolFigures, usage: &UsageReport) -> SlotMemory {
+    /// A slot pool's figures and (when read) its holdings under the agent's slot number.
+    pub fn of_pool(slot: u32, figures: &PoolFigures, usage: Option<&UsageReport>) -> SlotMemory {
         SlotMemory {
             slot,
             budget_bytes: figures.budget_bytes,
@@ -69,16 +70,18 @@ impl SlotMemory {
             pages_in_use: figures.pages_in_use,
             reserved_bytes: figures.reserved_bytes,
             available_bytes: figures.available_bytes,
-            owners: usage
-                .owners
-                .iter()
-                .map(|o| OwnerMemory {
-                    owner: o.owner.0,
-                    pages: o.pages,
-                    page_bytes: u64::from(o.pages) * usage.page_size,
-                    reserved_bytes: o.reserved_bytes,
-                })
-                .collect(),
+            owners: usage.map_or_else(Vec::new, |usage| {
+                usage
+                    .owners
+                    .iter()
+                    .map(|o| OwnerMemory {
+                        owner: o.owner.0,
+                        pages: o.pages,
+                        page_bytes: u64::from(o.pages) * usage.page_size,
+                        reserved_bytes: o.reserved_bytes,
+                    })
+                    .collect()
+            }),
         }
     }
 }
@@ -142,14 +145,8 @@ pub fn render_prometheus(report: &RuntimeReport, out: &mut String) {
 }
 
 fn render_slots(slots: &[SlotMemory], out: &mut String) {
-    out.push_str(
-        "# HELP tmrt_managed_slots Live tmrt slot pools of managed memory (one per Flink memory manager).
-",
-    );
-    out.push_str(
-        "# TYPE tmrt_managed_slots gauge
-",
-    );
+    out.push_str("# HELP tmrt_managed_slots Live tmrt slot pools of managed memory (one per Flink memory manager).\n");
+    out.push_str("# TYPE tmrt_managed_slots gauge\n");
     let _ = writeln!(out, "tmrt_managed_slots {}", slots.len());
     let mut own: Vec<&SlotMemory> = slots.iter().filter(|s| s.slot < MAX_SLOT_SERIES).collect();
     own.sort_by_key(|s| s.slot);
@@ -276,7 +273,7 @@ mod tests {
         let pool = SlotPool::new("slot", 1 << 20, PageSize::new(32 << 10).unwrap()).unwrap();
         pool.allocate_with(OwnerId(7), 3, |_| {}).unwrap();
         pool.reserve_memory(OwnerId(9), 1000).unwrap();
-        let s = SlotMemory::of_pool(2, &pool.figures(), &pool.usage());
+        let s = SlotMemory::of_pool(2, &pool.figures(), Some(&pool.usage()));
         assert_eq!((s.slot, s.pages, s.pages_in_use, s.reserved_bytes), (2, 32, 3, 1000));
         assert_eq!(s.available_bytes, (1 << 20) - 3 * (32 << 10) - 1000);
         let mut owners = s.owners.clone();

@@ -259,9 +259,11 @@ pub fn wants_hook() -> bool {
     state().is_some_and(|s| !s.swaps.is_empty())
 }
 
-/// The drop-in runtime's state for the metrics and the report; with `env`, each slot's owners
-/// carry the reserved bytes the Java memory manager books ([`slot_pages::slot_usage`], which
-/// calls Java), without it the pool's own figures (the metrics show no owners).
+/// The drop-in runtime's state for the metrics and the report. With `env` (the report), each
+/// slot lists what its owners hold, with the reserved bytes the Java memory manager books
+/// ([`slot_pages::slot_usage`], which calls Java); without it (the metrics, which show per-slot
+/// totals only) the owners are not read at all: that would scan each slot's page table per
+/// scrape for nothing.
 ///
 /// [`slot_pages::slot_usage`]: crate::managed_jni::slot_pages::slot_usage
 pub fn report(mut env: Option<&mut JNIEnv<'_>>) -> RuntimeReport {
@@ -291,11 +293,10 @@ pub fn report(mut env: Option<&mut JNIEnv<'_>>) -> RuntimeReport {
     let slots = crate::managed_jni::slot_pages::live_slots()
         .iter()
         .map(|s| {
-            let usage = match env.as_deref_mut() {
-                Some(env) => crate::managed_jni::slot_pages::slot_usage(env, s),
-                None => s.pool.usage(),
-            };
-            SlotMemory::of_pool(s.number, &s.pool.figures(), &usage)
+            let usage = env
+                .as_deref_mut()
+                .map(|env| crate::managed_jni::slot_pages::slot_usage(env, s));
+            SlotMemory::of_pool(s.number, &s.pool.figures(), usage.as_ref())
         })
         .collect();
     RuntimeReport { components, slots }
