@@ -19,7 +19,7 @@ import java.util.Map;
  * is {@link Owners} (one {@link OwnerRecord} per owner: its segments and reserved bytes); the
  * pages and the byte budget are the native pool's page table, which lives in shared memory and is
  * operated on right here ({@link PageTable}, a port of {@code runtime/src/managed/protocol.rs}):
- * single pages, batches of up to {@value Pages#JAVA_BATCH_MAX} pages, batch releases and reservations
+ * single pages, batches of up to {@value PageTable#BATCH_MAX} pages, batch releases and reservations
  * cost no JNI call. Larger batches, a budget that looks full, and refused operations cross JNI
  * once (a batch as one {@code long[]}), and the native pool produces the exact error texts. The
  * native side knows at every moment which owner number holds which page (the owner is in the

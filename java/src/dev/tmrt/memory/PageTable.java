@@ -11,9 +11,10 @@ import java.lang.reflect.Field;
  * for the tmrt API) is native. Change one side, change the other; {@code tests/managed_java.rs}
  * checks that they agree.
  *
- * <p>Allocation is split so that the memory manager can register the segment before the page
- * becomes visible as held: {@link #takeHot()} (the parked page, with its claim), else
- * {@link #claimOne()} then {@link #popClaimed()}; then {@link #publish}.
+ * <p>Allocation is in the steps of protocol.rs: {@link #takeHot()} (the parked page, with its
+ * claim), else {@link #claim} then {@link #popClaimed()}; then {@link #publish}.
+ * {@link #allocateOne} and {@link #allocate} run them for both Java faces, which fall back to the
+ * native pool when they say no.
  *
  * <p><b>Why {@code sun.misc.Unsafe}.</b> {@code MethodHandles.byteBufferViewVarHandle} over a
  * direct buffer of the table works (an earlier version used it) but costs about 2 ns of checks
@@ -58,6 +59,8 @@ final class PageTable {
     private static final int HEADER_BYTES = 128;
     /** {@link #takeHot()}: no page was parked. */
     static final long NO_PAGE = -1L;
+    /** Batches up to this size are allocated here in Java, larger ones by the native pool. */
+    static final int BATCH_MAX = 64;
     private static final long LOW = 0xFFFF_FFFFL;
     private static final long TAG_MASK = 0xFFFF_FFFF_0000_0000L;
     private static final int NIL = -1;
@@ -69,15 +72,15 @@ final class PageTable {
     /** The largest owner id a state word can carry (protocol.rs: MAX_OWNER_ID). */
     static final long MAX_OWNER_ID = (1L << 29) - 1;
 
-    /** {@link #claimOne()}: the budget is full. */
+    /** {@link #claim}: the budget is full. */
     static final int FULL = 1;
-    /** {@link #claimOne()} and {@link #release}: the table is closed. */
+    /** {@link #claim} and {@link #release}: the table is closed. */
     static final int CLOSED = 2;
     /** {@link #release}: released; the slot may hold more warm pages than the policy allows. */
     static final int DUE = 3;
     /** {@link #release}: the page is not held with this generation (or is not in the table). */
     static final int NOT_HELD = 4;
-    /** {@link #release} and {@link #claimOne()}: done. */
+    /** {@link #release} and {@link #claim}: done. */
     static final int OK = 0;
     /** {@link #releaseBatch}: a page appears twice in the batch. */
     static final int DUPLICATE = 5;
@@ -204,11 +207,6 @@ final class PageTable {
         U.getAndAddLong(null, base + BUDGET, -1L);
     }
 
-    /** Allocate, step 1: claims one page of the budget. */
-    int claimOne() {
-        return claim(1);
-    }
-
     /** Allocate, step 1: claims {@code n >= 0} pages of the budget, all or nothing. */
     int claim(int n) {
         long b = U.getLongVolatile(null, base + BUDGET);
@@ -260,16 +258,6 @@ final class PageTable {
         int i = (int) bits;
         long generation = bits >>> 32;
         U.putOrderedLong(null, base + stateOffset(i), (generation << 32) | (owner << 3) | HELD);
-    }
-
-    /** Gives back a claim that was not used (the caller popped nothing). */
-    void unclaimOne() {
-        U.getAndAddLong(null, base + BUDGET, -1L);
-    }
-
-    /** Gives back {@code n} claims that were not used (the caller popped nothing). */
-    void unclaim(int n) {
-        U.getAndAddLong(null, base + BUDGET, -n);
     }
 
     private int pop(int head) {
@@ -424,6 +412,39 @@ final class PageTable {
         for (int k = 0; k < n; k++) {
             publish(bits[k], owner);
         }
+    }
+
+    /**
+     * The three steps for one page: the parked hot page, else a claim and a pop; its handle,
+     * published as held by {@code owner}, or {@link #NO_PAGE} with nothing changed when the
+     * budget looks full or the table is closed (the caller asks the native pool, which decides
+     * and words the refusal). What both Java faces ({@link Pages}, {@link SlotPages}) run.
+     */
+    long allocateOne(long owner) {
+        long bits = takeHot();
+        if (bits == NO_PAGE) {
+            if (claim(1) != OK) {
+                return NO_PAGE;
+            }
+            bits = popClaimed();
+        }
+        publish(bits, owner);
+        return bits;
+    }
+
+    /**
+     * The three steps for {@code n} pages, a batch of at most {@link #BATCH_MAX}: true when
+     * {@code out[0..n)} hold them, published as held by {@code owner}; false with nothing changed
+     * for a larger batch, a budget that looks full or a closed table (the caller asks the native
+     * pool).
+     */
+    boolean allocate(long owner, int n, long[] out) {
+        if (n > BATCH_MAX || claim(n) != OK) {
+            return false;
+        }
+        popClaimed(n, out);
+        publish(out, n, owner);
+        return true;
     }
 
     /**

@@ -9,9 +9,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The pages and the byte budget of one {@link MemoryManager}: its native slot pool and the pool's
- * shared page table, and the <b>one place that decides</b> whether an operation runs on the page
- * table right here ({@link PageTable}: no JNI, no lock) or crosses into the native pool. Single
- * pages, batches of up to {@link #JAVA_BATCH_MAX} pages, batch releases and reservations run
+ * shared page table, and where tmrt's own API decides whether an operation runs on the page
+ * table right here ({@link PageTable}'s steps, which the drop-in's {@link SlotPages} runs too: no
+ * JNI, no lock) or crosses into the native pool, which throws tmrt's exact errors. Single
+ * pages, batches of up to {@link PageTable#BATCH_MAX} pages, batch releases and reservations run
  * here; larger batches and a budget that looks full go native, and so does every refused
  * operation, so that the native pool produces the exact error text.
  *
@@ -27,9 +28,6 @@ final class Pages {
     static {
         NativeLibrary.load();
     }
-
-    /** Batches up to this size are allocated on the page table in Java, larger ones natively. */
-    static final int JAVA_BATCH_MAX = 64;
 
     private static final Cleaner CLEANER = Cleaner.create();
 
@@ -77,10 +75,7 @@ final class Pages {
             return;
         }
         try {
-            if (n <= JAVA_BATCH_MAX && table.claim(n) == PageTable.OK) {
-                table.popClaimed(n, out);
-                table.publish(out, n, owner);
-            } else {
+            if (!table.allocate(owner, n, out)) {
                 nativeAllocate(handle, owner, n, out);
             }
         } finally {
@@ -91,17 +86,10 @@ final class Pages {
     /** One page for owner number {@code owner}: its handle (see {@link #allocate}). */
     long allocateOne(long owner) throws MemoryAllocationException {
         try {
-            long bits = table.takeHot();
-            if (bits == PageTable.NO_PAGE) {
-                if (table.claimOne() != PageTable.OK) {
-                    // Over budget or closed: the native pool says which (or succeeds, if pages
-                    // came back meanwhile).
-                    return nativeAllocateOne(handle, owner);
-                }
-                bits = table.popClaimed();
-            }
-            table.publish(bits, owner);
-            return bits;
+            long bits = table.allocateOne(owner);
+            // Over budget or closed: the native pool says which (or succeeds, if pages came back
+            // meanwhile).
+            return bits != PageTable.NO_PAGE ? bits : nativeAllocateOne(handle, owner);
         } finally {
             Reference.reachabilityFence(this);
         }

@@ -7,10 +7,12 @@ import java.util.function.Supplier;
 
 /**
  * One slot pool of tmrt's native managed memory, seen from Java: the native pool, its shared page
- * table, and the <b>one place that decides</b> whether an operation runs on the lock-free page
- * table right here (no JNI) or crosses into the native pool. Both Java faces of managed memory use
- * it: Flink's {@code org.apache.flink.runtime.memory.MemoryManager} as tmrt substitutes it (the
- * drop-in runtime) and tmrt's own {@link MemoryManager} API.
+ * table, for Flink's {@code org.apache.flink.runtime.memory.MemoryManager} as tmrt substitutes
+ * it (the drop-in runtime): each operation runs on the lock-free page table right here (no JNI;
+ * the steps are {@link PageTable}'s, shared with tmrt's own API's {@link Pages}) or crosses into
+ * the native pool. Refusals are status codes here (the drop-in words them with Flink's texts),
+ * where {@link Pages} lets the native pool throw tmrt's; the native pool is recorded as a slot for
+ * the agent's metrics.
  *
  * <p>Pages are {@code long} handles: generation in the high half, page index in the low half
  * (the page is at {@link #base()} {@code + index << }{@link #shift()}). Owners are numbers (at
@@ -36,8 +38,6 @@ public final class SlotPages {
     public static final int CLOSED = 2;
     /** The largest owner number. */
     public static final long MAX_OWNER_ID = PageTable.MAX_OWNER_ID;
-    /** Batches up to this size are served by the page table in Java, larger ones natively. */
-    static final int JAVA_BATCH_MAX = 64;
 
     private static final Cleaner CLEANER = Cleaner.create();
 
@@ -115,23 +115,14 @@ public final class SlotPages {
     public int allocate(long owner, int n, long[] out) {
         try {
             if (n == 1) {
-                long bits = table.takeHot();
+                long bits = table.allocateOne(owner);
                 if (bits == PageTable.NO_PAGE) {
-                    if (table.claim(1) != PageTable.OK) {
-                        return nativeAllocate(handle, owner, 1, out);
-                    }
-                    bits = table.popClaimed();
+                    return nativeAllocate(handle, owner, 1, out);
                 }
-                table.publish(bits, owner);
                 out[0] = bits;
                 return OK;
             }
-            if (n > JAVA_BATCH_MAX || table.claim(n) != PageTable.OK) {
-                return nativeAllocate(handle, owner, n, out);
-            }
-            table.popClaimed(n, out);
-            table.publish(out, n, owner);
-            return OK;
+            return table.allocate(owner, n, out) ? OK : nativeAllocate(handle, owner, n, out);
         } finally {
             Reference.reachabilityFence(this);
         }
