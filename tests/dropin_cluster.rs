@@ -101,8 +101,6 @@ struct JobRun {
     checksum: String,
     /// Flink's `duration` of the job (REST `/jobs/:id`), from creation to its end.
     flink_ms: u64,
-    /// From `POST /jars/:id/run` to the final state seen.
-    wall: Duration,
     /// CPU time of the TaskManager process during the job (user and system).
     tm_cpu_s: f64,
     /// HotSpot's class-loading time of the TaskManager during the job (`sun.cls.time`).
@@ -176,21 +174,23 @@ fn compare(version: &str, rounds: usize, jobs: &[(&'static str, u64)], refusal: 
         )
     );
 
-    let plain = plain_runs;
-    let tmrt = tmrt_runs;
-    for (runs, label) in [(&plain, "observing"), (&tmrt, "runtime"), (&refused, "refused")] {
+    for (runs, label) in [
+        (&plain_runs, "observing"),
+        (&tmrt_runs, "runtime"),
+        (&refused, "refused"),
+    ] {
         for (round, runs_of_round) in runs.iter().enumerate() {
             for (j, (mode, _)) in jobs.iter().enumerate() {
                 assert_eq!(
                     runs_of_round[j].checksum,
-                    plain[0][j].checksum,
+                    plain_runs[0][j].checksum,
                     "{version} {mode}: round {} {label} differs from the first observing run",
                     round + 1
                 );
             }
         }
     }
-    for (p, t) in plain.iter().flatten().zip(tmrt.iter().flatten()) {
+    for (p, t) in plain_runs.iter().flatten().zip(tmrt_runs.iter().flatten()) {
         let mode = t.mode;
         assert!(!p.checksum.is_empty(), "{version} {mode}: no result");
         assert_eq!(
@@ -456,13 +456,11 @@ impl ClusterUnderTest {
                 }
             })
         };
-        let began = Instant::now();
         let args = [mode, target.to_str().unwrap(), &n.to_string()];
         let outcome = self
             .cluster
             .run_jar(&self.jar_id, ENTRY, &args, PARALLELISM)
             .and_then(|id| self.cluster.wait_for_job(&id, JOB_TIMEOUT));
-        let wall = began.elapsed();
         stop.store(true, Ordering::Relaxed);
         scraper.join().unwrap();
         let outcome = outcome.unwrap_or_else(|e| panic!("{version} {mode}: {e}\n{}", self.cluster.log_tails(40)));
@@ -480,7 +478,6 @@ impl ClusterUnderTest {
         run.tm_cpu_s = cpu_after - cpu_before;
         run.checksum = checksum(mode, &target);
         run.flink_ms = job["duration"].as_u64().unwrap_or_default();
-        run.wall = wall;
         let freq = after.get("sun.os.hrt.frequency").copied().unwrap_or(1e9);
         let delta = |k: &str| after.get(k).copied().unwrap_or(0.0) - before.get(k).copied().unwrap_or(0.0);
         run.class_loading_ms = delta("sun.cls.time") * 1000.0 / freq;
