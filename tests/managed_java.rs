@@ -49,6 +49,7 @@ fn every_operation_and_error_from_java() {
         "foreign",
         "releaseAll",
         "reserve",
+        "credit",
         "create errors",
         "owner map bounded",
         "stale view",

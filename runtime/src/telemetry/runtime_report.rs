@@ -50,7 +50,9 @@ pub struct SlotMemory {
     pub pages: u32,
     /// Pages held by owners now.
     pub pages_in_use: u32,
-    /// Bytes reserved now (`reserveMemory`: RocksDB, Python, …).
+    /// Bytes reserved now (`reserveMemory`: RocksDB, Python, …), with the bytes owners keep as
+    /// credit for their next reservation (the Java memory managers' `OwnerBook`; the owners'
+    /// own figures, in `owners`, are without it).
     pub reserved_bytes: u64,
     /// Bytes neither in pages nor reserved.
     pub available_bytes: u64,
@@ -121,12 +123,15 @@ const SLOT_GAUGES: &[SlotGauge] = &[
     ),
     (
         "tmrt_managed_reserved_bytes",
-        "Managed memory bytes reserved in this slot now (reserveMemory: RocksDB, Python).",
+        "Managed memory bytes reserved in this slot now (reserveMemory: RocksDB, Python), with the \
+         bytes owners keep for their next reservation (at most 1/64 of the slot each, handed back \
+         before anyone is refused).",
         |s| s.reserved_bytes,
     ),
     (
         "tmrt_managed_available_bytes",
-        "Managed memory bytes of this slot neither in pages nor reserved.",
+        "Managed memory bytes of this slot neither in pages nor reserved (owners' kept bytes count as \
+         reserved here).",
         |s| s.available_bytes,
     ),
 ];

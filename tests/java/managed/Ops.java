@@ -190,6 +190,31 @@ public class Ops {
         check(mm.verifyEmpty() && mm.availableMemory() == 8L * ps, "reservations released");
         ok("reserve");
 
+        // A released reservation stays with its owner as credit (up to 1/64 of the budget, here
+        // ps / 8), yet it is available memory to everyone: nobody is refused because of it.
+        long cap = 8L * ps / 64;
+        mm.reserveMemory(o1, cap);
+        mm.releaseMemory(o1, cap);
+        check(mm.availableMemory() == 8L * ps && mm.verifyEmpty(), "credit is available memory");
+        List<Segment> every = mm.allocatePages(o2, 8);
+        check(mm.availableMemory() == 0, "every page despite o1's credit");
+        mm.release(every);
+        mm.reserveMemory(o1, cap);
+        mm.releaseMemory(o1, cap);
+        mm.reserveMemory(o2, 8L * ps);
+        check(mm.availableMemory() == 0, "the whole budget reserved despite o1's credit");
+        mm.releaseMemory(o2, 8L * ps);
+        mm.reserveMemory(o1, cap);
+        mm.releaseMemory(o1, cap);
+        List<Segment> seven = mm.allocatePages(o2, 7);
+        expect(MemoryReservationException.class, "Could not allocate 32769 bytes, only 32768 bytes are remaining",
+                () -> mm.reserveMemory(o2, ps + 1));
+        mm.reserveMemory(o2, ps);
+        mm.releaseAllMemory(o2);
+        mm.release(seven);
+        check(mm.verifyEmpty() && mm.availableMemory() == 8L * ps, "credit released");
+        ok("credit");
+
         expect(IllegalArgumentException.class, "taskmanager.memory.segment-size", () -> MemoryManager.create(1 << 20, 5000));
         expect(IllegalArgumentException.class, "at least 4096", () -> MemoryManager.create(1 << 20, 2048));
         expect(IllegalArgumentException.class, "non-negative", () -> MemoryManager.create(-1, 4096));

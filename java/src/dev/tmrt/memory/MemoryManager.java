@@ -50,20 +50,25 @@ public final class MemoryManager {
     /** Flink's minimal page size (4 KiB). */
     public static final int MIN_PAGE_SIZE = 4 * 1024;
 
-    private static final String SHUT_DOWN = "Memory manager has been shut down.";
+    static final String SHUT_DOWN = "Memory manager has been shut down.";
 
     /** The native pool's handle (tests reach the pool's own checks through it). */
     private final long handle;
     private final long memorySize;
     private final int pageSize;
     private final Pages pages;
-    private final Owners owners = new Owners();
+    private final Owners owners;
+    /** The most an owner keeps as credit ({@link OwnerBook}): 1/64 of the budget. */
+    private final long creditCap;
     /** The owner map (for tests: its size shows that it stays bounded). */
-    private final Map<Object, OwnerRecord> ownerIds = owners.records;
+    private final Map<Object, OwnerRecord> ownerIds;
     private volatile boolean shutdown;
 
     private MemoryManager(long handle, long memorySize, int pageSize) {
         this.pages = new Pages(handle, pageSize);
+        this.owners = new Owners(pages);
+        this.creditCap = memorySize >>> 6;
+        this.ownerIds = owners.records;
         this.handle = handle;
         this.memorySize = memorySize;
         this.pageSize = pageSize;
@@ -144,8 +149,20 @@ public final class MemoryManager {
         }
     }
 
-    /** One page for {@code owner}, registered in its record. */
+    /** One page for {@code owner}, registered in its record; refused once only if no owner kept credit. */
     private Segment allocateOne(Object owner) throws MemoryAllocationException {
+        for (boolean last = false; ; last = true) {
+            try {
+                return allocateOneOnce(owner);
+            } catch (MemoryAllocationException e) {
+                if (last || owners.returnCredit() == 0) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private Segment allocateOneOnce(Object owner) throws MemoryAllocationException {
         OwnerRecord r = owners.lockOrCreate(owner);
         try {
             long bits = pages.allocateOne(r.id);
@@ -164,8 +181,20 @@ public final class MemoryManager {
         }
     }
 
-    /** {@code n != 1} pages for {@code owner}, registered in its record. */
+    /** {@code n != 1} pages for {@code owner}, registered in its record (as {@link #allocateOne}). */
     private Segment[] allocateMany(Object owner, int n, int room) throws MemoryAllocationException {
+        for (boolean last = false; ; last = true) {
+            try {
+                return allocateManyOnce(owner, n, room);
+            } catch (MemoryAllocationException e) {
+                if (last || owners.returnCredit() == 0) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private Segment[] allocateManyOnce(Object owner, int n, int room) throws MemoryAllocationException {
         long[] bits = new long[room];
         Segment[] made = new Segment[room];
         OwnerRecord r = owners.lockOrCreate(owner);
@@ -365,19 +394,25 @@ public final class MemoryManager {
             throw new IllegalArgumentException("Cannot reserve a negative number of bytes: " + bytes);
         }
         checkNotShutdown();
+        // From the owner's credit when it has enough (no pool call); when the pool refuses, once
+        // more after every owner's credit went back, so that the refusal is the one without credit.
         OwnerRecord r = owners.lockOrCreate(owner);
-        long got;
         try {
-            got = pages.changeReserved(bytes, 0);
-            if (got >= 0) {
-                r.reserved += bytes;
+            if (r.book(bytes, pages)) {
                 return;
             }
         } finally {
             r.unlock();
         }
-        if (got == PageTable.CLOSED_TABLE) {
-            throw new IllegalStateException(SHUT_DOWN + " (" + pages.name + ")");
+        if (owners.returnCredit() > 0) {
+            r = owners.lockOrCreate(owner);
+            try {
+                if (r.book(bytes, pages)) {
+                    return;
+                }
+            } finally {
+                r.unlock();
+            }
         }
         throw new MemoryReservationException(String.format(
                 "Could not allocate %d bytes, only %d bytes are remaining (%s, owner %d). This usually indicates "
@@ -411,8 +446,7 @@ public final class MemoryManager {
             had = r.reserved;
             if (had >= bytes) {
                 if (bytes > 0) {
-                    pages.changeReserved(0, bytes);
-                    r.reserved = had - bytes;
+                    r.unbook(bytes, creditCap, pages);
                 }
                 return;
             }
@@ -435,18 +469,16 @@ public final class MemoryManager {
             return;
         }
         try {
-            if (r.reserved > 0) {
-                pages.changeReserved(0, r.reserved);
-                r.reserved = 0;
-            }
+            // The owner is done: its credit goes back too.
+            r.unbook(r.reserved, 0, pages);
         } finally {
             r.unlock();
         }
     }
 
-    /** Bytes neither in pages nor reserved (0 after shutdown). */
+    /** Bytes neither in pages nor reserved (0 after shutdown); owners' credit counts as available. */
     public long availableMemory() {
-        return pages.available();
+        return pages.available() + owners.credit();
     }
 
     /** The page size in bytes. */

@@ -1,7 +1,5 @@
 package dev.tmrt.memory;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 
 /**
@@ -10,21 +8,11 @@ import java.util.Arrays;
  * hashing and no allocation) and its reserved bytes. {@code releaseAll} takes the array at once;
  * a segment that is no longer in its owner's record was released already.
  *
- * <p>Every field but the final ones is guarded by the record's lock ({@link #lock()}: one CAS, a
- * release store to unlock). A record that {@link Owners} dropped (holding nothing) is marked
+ * <p>Every field but the final ones is guarded by the record's lock ({@link OwnerBook}, which also
+ * keeps the reserved bytes and the owner's credit). A record that {@link Owners} dropped (holding nothing) is marked
  * {@link #dead}: callers that find it so after locking look the owner up again.
  */
-final class OwnerRecord {
-    private static final VarHandle LOCK;
-
-    static {
-        try {
-            LOCK = MethodHandles.lookup().findVarHandle(OwnerRecord.class, "locked", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
+final class OwnerRecord extends OwnerBook {
     /** The owner object (compared by identity). */
     final Object owner;
     /** The owner's number in the page table (never reused within a memory manager). */
@@ -32,38 +20,12 @@ final class OwnerRecord {
 
     private Segment[] segs = new Segment[4];
     private int count;
-    /** Bytes reserved by this owner. */
-    long reserved;
     /** Dropped from the registry: look the owner up again. */
     boolean dead;
-
-    @SuppressWarnings("unused") // accessed through LOCK
-    private volatile int locked;
 
     OwnerRecord(Object owner, long id) {
         this.owner = owner;
         this.id = id;
-    }
-
-    /** Takes the record's lock (spins, then yields: critical sections are a few stores). */
-    void lock() {
-        int spins = 0;
-        while (!LOCK.compareAndSet(this, 0, 1)) {
-            if (++spins < 64) {
-                Thread.onSpinWait();
-            } else {
-                Thread.yield();
-            }
-        }
-    }
-
-    /** Takes the lock if it is free. */
-    boolean tryLock() {
-        return LOCK.compareAndSet(this, 0, 1);
-    }
-
-    void unlock() {
-        LOCK.setRelease(this, 0);
     }
 
     /** Segments held now. */
@@ -71,7 +33,7 @@ final class OwnerRecord {
         return count;
     }
 
-    /** Whether the owner holds nothing (no segment, no reservation). */
+    /** Whether the owner holds nothing (no segment, no reservation; credit is not held). */
     boolean isEmpty() {
         return count == 0 && reserved == 0;
     }

@@ -13,8 +13,8 @@ import java.util.Map;
  * operators and tasks that do not override it), numbered in order (numbers are never reused; the
  * number is what the page table records as the holder of a page). The owner used last is cached
  * (one volatile read, no lock); other lookups take the registry's monitor. Records of owners that
- * hold nothing any more are dropped in batches whenever the map has doubled, so the map stays
- * bounded without work per release.
+ * hold nothing any more are dropped in batches whenever the map has doubled (their credit goes
+ * back to the pool), so the map stays bounded without work per release.
  */
 final class Owners {
     private static final int MIN_PURGE_AT = 64;
@@ -24,6 +24,12 @@ final class Owners {
     private volatile OwnerRecord last;
     private long nextId = 1;
     private int purgeAt = MIN_PURGE_AT;
+    /** Where the credit of dropped records goes. */
+    private final OwnerBook.ReservedBudget budget;
+
+    Owners(OwnerBook.ReservedBudget budget) {
+        this.budget = budget;
+    }
 
     /** The record of {@code owner}, made if there is none, returned LOCKED and alive. */
     OwnerRecord lockOrCreate(Object owner) {
@@ -91,6 +97,7 @@ final class Owners {
             if (r.tryLock()) {
                 try {
                     if (r.isEmpty()) {
+                        r.returnCredit(budget);
                         r.dead = true;
                         it.remove();
                     }
@@ -127,6 +134,38 @@ final class Owners {
         return java.util.Arrays.copyOf(triples, n);
     }
 
+    /**
+     * Gives every owner's credit back to the pool, one record locked at a time (call holding no
+     * record's lock): how many bytes went back. Before the pool refuses anyone.
+     */
+    long returnCredit() {
+        long back = 0;
+        for (OwnerRecord r : snapshot()) {
+            r.lock();
+            try {
+                back += r.returnCredit(budget);
+            } finally {
+                r.unlock();
+            }
+        }
+        return back;
+    }
+
+    /** The credit all owners keep now (available memory, in truth). */
+    long credit() {
+        long sum = 0;
+        for (OwnerRecord r : snapshot()) {
+            r.lock();
+            sum += r.credit();
+            r.unlock();
+        }
+        return sum;
+    }
+
+    private synchronized List<OwnerRecord> snapshot() {
+        return new ArrayList<>(records.values());
+    }
+
     /** The owner object of number {@code id}, or null. */
     synchronized Object ownerOf(long id) {
         for (Map.Entry<Object, OwnerRecord> e : records.entrySet()) {
@@ -143,6 +182,7 @@ final class Owners {
         for (OwnerRecord r : all) {
             r.lock();
             r.dead = true;
+            r.dropCredit();
             r.unlock();
         }
         records.clear();

@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * (segments reach it through their memory manager); every method is fenced with
  * {@link Reference#reachabilityFence}.
  */
-final class Pages {
+final class Pages implements OwnerBook.ReservedBudget {
     static {
         NativeLibrary.load();
     }
@@ -133,12 +133,29 @@ final class Pages {
     }
 
     /**
-     * Adds {@code add} reserved bytes and takes {@code sub} away (protocol.rs: reserve or
-     * release): the new total, {@link PageTable#SHORT} or {@link PageTable#CLOSED_TABLE}.
+     * Adds {@code bytes} to the reserved total (protocol.rs: reserve); false (nothing changed)
+     * when they do not fit, {@link PageTable#lastAvailable()} saying how much was available.
+     *
+     * @throws IllegalStateException when the pool is closed
      */
-    long changeReserved(long add, long sub) {
+    @Override
+    public boolean reserve(long bytes) {
         try {
-            return table.changeReserved(add, sub);
+            long r = table.changeReserved(bytes, 0);
+            if (r == PageTable.CLOSED_TABLE) {
+                throw new IllegalStateException(MemoryManager.SHUT_DOWN + " (" + name + ")");
+            }
+            return r != PageTable.SHORT;
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Takes {@code bytes} (reserved before) off the reserved total; nothing once closed. */
+    @Override
+    public void releaseReserved(long bytes) {
+        try {
+            table.changeReserved(0, bytes);
         } finally {
             Reference.reachabilityFence(this);
         }

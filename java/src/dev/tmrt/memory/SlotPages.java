@@ -25,7 +25,7 @@ import java.util.function.Supplier;
  *
  * <p>This class is tmrt-internal API (public only for the drop-in classes in Flink's packages).
  */
-public final class SlotPages {
+public final class SlotPages implements OwnerBook.ReservedBudget {
     static {
         NativeLibrary.load();
     }
@@ -184,6 +184,7 @@ public final class SlotPages {
      *
      * @throws IllegalStateException when the pool is closed
      */
+    @Override
     public boolean reserve(long bytes) {
         try {
             long r = table.changeReserved(bytes, 0);
@@ -200,6 +201,7 @@ public final class SlotPages {
      * Gives back {@code bytes} of a reservation made with {@link #reserve(long)} (the caller
      * checked that they were reserved); nothing happens once the pool is closed.
      */
+    @Override
     public void releaseReserved(long bytes) {
         try {
             table.changeReserved(0, bytes);

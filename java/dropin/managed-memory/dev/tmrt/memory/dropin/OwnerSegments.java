@@ -1,7 +1,6 @@
 package dev.tmrt.memory.dropin;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
+import dev.tmrt.memory.OwnerBook;
 import java.util.IdentityHashMap;
 import org.apache.flink.core.memory.MemorySegment;
 
@@ -17,20 +16,10 @@ import org.apache.flink.core.memory.MemorySegment;
  * and releasing one page at a time does not touch the registry's map each time), until a purge
  * marks it {@link #dead}.
  *
- * <p>All fields are guarded by the record's lock ({@link #lock()}: one CAS, a release store to
- * unlock). Callers that find a dead record after locking look the owner up again.
+ * <p>All fields are guarded by the record's lock ({@link OwnerBook}, which also keeps the owner's
+ * reserved bytes and credit). Callers that find a dead record after locking look the owner up again.
  */
-public final class OwnerSegments {
-    private static final VarHandle LOCK;
-
-    static {
-        try {
-            LOCK = MethodHandles.lookup().findVarHandle(OwnerSegments.class, "locked", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
+public final class OwnerSegments extends OwnerBook {
     /** The owner object (the registry's key, compared with {@code equals} as Flink does). */
     public final Object owner;
     /** The owner's number in the slot pool's page table (for reports). */
@@ -44,39 +33,13 @@ public final class OwnerSegments {
     public boolean present;
     /** Purged from the registry: look the owner up again. */
     boolean dead;
-    /** Bytes reserved in the slot pool under {@link #id}, or being reserved (pins the record). */
-    public long reserved;
     /** Positions of segments that are not tmrt pages (the fallback without a slot pool). */
     private final IdentityHashMap<MemorySegment, Integer> where;
-
-    @SuppressWarnings("unused") // accessed through LOCK
-    private volatile int locked;
 
     OwnerSegments(Object owner, long id, boolean byIdentity) {
         this.owner = owner;
         this.id = id;
         this.where = byIdentity ? new IdentityHashMap<>() : null;
-    }
-
-    /** Takes the record's lock (spins, then yields: critical sections are a few stores). */
-    public void lock() {
-        int spins = 0;
-        while (!LOCK.compareAndSet(this, 0, 1)) {
-            if (++spins < 64) {
-                Thread.onSpinWait();
-            } else {
-                Thread.yield();
-            }
-        }
-    }
-
-    /** Takes the lock if it is free. */
-    boolean tryLock() {
-        return LOCK.compareAndSet(this, 0, 1);
-    }
-
-    public void unlock() {
-        LOCK.setRelease(this, 0);
     }
 
     /** Whether a purge removed the record (call under the lock). */

@@ -1,5 +1,6 @@
 package dev.tmrt.memory.dropin;
 
+import dev.tmrt.memory.OwnerBook;
 import dev.tmrt.memory.SlotPages;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -9,21 +10,27 @@ import java.util.concurrent.ConcurrentHashMap;
  * owners are often {@code String}s or objects that do not override {@code equals}). The owner used
  * last is cached (an identity check, no hashing); a lookup that misses it is a lock-free
  * {@code ConcurrentHashMap.get}. Records of owners that hold nothing any more (no segment, no
- * reservation, not a key for Flink) are purged in batches when the map has doubled, so the map
- * stays bounded without work per release.
+ * reservation, not a key for Flink) are purged in batches when the map has doubled (their credit
+ * goes back to the pool), so the map stays bounded without work per release.
  */
 public final class Owners {
     private static final int MIN_PURGE_AT = 64;
 
     private final ConcurrentHashMap<Object, OwnerSegments> map = new ConcurrentHashMap<>();
     private final boolean byIdentity;
+    /** The slot pool, where credit goes back; null without one (no credit is kept then). */
+    private final OwnerBook.ReservedBudget budget;
     private volatile OwnerSegments last;
     private long nextId = 1; // guarded by this
     private int purgeAt = MIN_PURGE_AT; // guarded by this
 
-    /** {@code byIdentity}: segments are not tmrt pages (no page index to find them by). */
-    public Owners(boolean byIdentity) {
-        this.byIdentity = byIdentity;
+    /**
+     * Owners over the slot pool {@code budget}, or over Flink's own allocation when it is null
+     * (segments are not tmrt pages then: they are found by identity, not by page index).
+     */
+    public Owners(OwnerBook.ReservedBudget budget) {
+        this.budget = budget;
+        this.byIdentity = budget == null;
     }
 
     /** The record of {@code owner} (non-null), or null; may be dead (callers recheck locked). */
@@ -110,6 +117,36 @@ public final class Owners {
         return java.util.Arrays.copyOf(triples, n);
     }
 
+    /**
+     * Gives every owner's credit back to the pool, one record locked at a time (call holding no
+     * record's lock): how many bytes went back. Before the pool refuses anyone.
+     */
+    public long returnCredit() {
+        long back = 0;
+        if (budget != null) {
+            for (OwnerSegments c : map.values()) {
+                c.lock();
+                try {
+                    back += c.returnCredit(budget);
+                } finally {
+                    c.unlock();
+                }
+            }
+        }
+        return back;
+    }
+
+    /** The credit all owners keep now (available memory, in truth). */
+    public long credit() {
+        long sum = 0;
+        for (OwnerSegments c : map.values()) {
+            c.lock();
+            sum += c.credit();
+            c.unlock();
+        }
+        return sum;
+    }
+
     /** How many records the map holds now (tests). */
     public int size() {
         return map.size();
@@ -121,6 +158,9 @@ public final class Owners {
             if (c.tryLock()) {
                 try {
                     if (c.size() == 0 && !c.present && c.reserved == 0) {
+                        if (budget != null) {
+                            c.returnCredit(budget);
+                        }
                         c.dead = true;
                         map.remove(c.owner, c);
                     }

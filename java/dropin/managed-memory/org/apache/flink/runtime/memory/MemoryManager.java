@@ -72,6 +72,8 @@ public class MemoryManager {
     /** The tmrt slot pool, or null: Flink's own allocation ({@link #fallbackBudget}). */
     private final SlotPages pages;
     private final UnsafeMemoryBudget fallbackBudget;
+    /** The most an owner keeps as credit ({@link dev.tmrt.memory.OwnerBook}): 1/64 of the budget. */
+    private final long creditCap;
     private final Owners owners;
     /** Per page: the position of its segment in its owner's record (a hint, checked). */
     private final int[] slotOf;
@@ -95,7 +97,8 @@ public class MemoryManager {
         }
         this.pages = made;
         this.fallbackBudget = made == null ? new UnsafeMemoryBudget(memorySize) : null;
-        this.owners = new Owners(made == null);
+        this.owners = new Owners(made);
+        this.creditCap = memorySize >>> 6;
         if (made != null) {
             made.describeOwnersWith(owners::usage);
         }
@@ -137,6 +140,9 @@ public class MemoryManager {
                     held = owner.takeAll();
                     owner.present = false;
                     owner.reserved = 0;
+                    if (pages != null) {
+                        owner.returnCredit(pages); // credit is not reserved for Flink
+                    }
                 } finally {
                     owner.unlock();
                 }
@@ -157,7 +163,7 @@ public class MemoryManager {
 
     /** Whether all memory (pages and reservations) is available. */
     public boolean verifyEmpty() {
-        return pages == null ? fallbackBudget.verifyEmpty() : pages.available() == memorySize;
+        return pages == null ? fallbackBudget.verifyEmpty() : availableMemory() == memorySize;
     }
 
     // ------------------------------------------------------------------------
@@ -185,19 +191,28 @@ public class MemoryManager {
         }
         if (pages == null) {
             allocateFallback(owner, target, numberOfPages);
-        } else {
-            allocateFromPool(owner, target, numberOfPages);
+        } else if (!allocateFromPool(owner, target, numberOfPages, false)) {
+            // Refused by the budget: once more after every owner's credit went back.
+            owners.returnCredit();
+            allocateFromPool(owner, target, numberOfPages, true);
         }
         Preconditions.checkState(!isShutDown, CONCURRENTLY_SHUT_DOWN);
     }
 
-    private void allocateFromPool(Object owner, Collection<MemorySegment> target, int n)
+    /**
+     * Allocates {@code n} pages for {@code owner} into {@code target}; false (nothing changed) when
+     * the budget refuses them and this is not the {@code last} try (which throws Flink's error).
+     */
+    private boolean allocateFromPool(Object owner, Collection<MemorySegment> target, int n, boolean last)
             throws MemoryAllocationException {
         OwnerSegments record = owners.lockOrCreate(owner);
         try {
             long[] bits = new long[Math.max(n, 0)];
             if (n > 0) {
                 int r = pages.allocate(record.id, n, bits);
+                if (r == SlotPages.FULL && !last) {
+                    return false;
+                }
                 if (r != SlotPages.OK) {
                     throw notEnoughPages(n, (long) n * pageSize, r == SlotPages.FULL ? pages.available() : 0);
                 }
@@ -221,6 +236,7 @@ public class MemoryManager {
                 throw t;
             }
             record.present = true;
+            return true;
         } finally {
             record.unlock();
         }
@@ -429,19 +445,33 @@ public class MemoryManager {
             return;
         }
         // Flink keeps the owner's total in reservedMemory; here it is the owner's record (owners
-        // compared with equals as there), changed with the budget under the record's lock.
+        // compared with equals as there), booked from its credit when it has enough (no pool
+        // call), else with the pool, under the record's lock.
+        if (pages == null) {
+            OwnerSegments record = owners.lockOrCreate(owner);
+            try {
+                fallbackBudget.reserveMemory(size);
+                record.reserved += size;
+            } finally {
+                record.unlock();
+            }
+        } else if (!bookReservation(owner, size)) {
+            // Refused once more only after every owner's credit went back: the refusal (and the
+            // available bytes it names) is the one without credit.
+            if (owners.returnCredit() == 0 || !bookReservation(owner, size)) {
+                throw new MemoryReservationException(String.format(NOT_ENOUGH, size, availableMemory()));
+            }
+        }
+        Preconditions.checkState(!isShutDown, CONCURRENTLY_SHUT_DOWN);
+    }
+
+    private boolean bookReservation(Object owner, long size) {
         OwnerSegments record = owners.lockOrCreate(owner);
         try {
-            if (pages == null) {
-                fallbackBudget.reserveMemory(size);
-            } else if (!pages.reserve(size)) {
-                throw new MemoryReservationException(String.format(NOT_ENOUGH, size, pages.available()));
-            }
-            record.reserved += size;
+            return record.book(size, pages);
         } finally {
             record.unlock();
         }
-        Preconditions.checkState(!isShutDown, CONCURRENTLY_SHUT_DOWN);
     }
 
     public void releaseMemory(Object owner, long size) {
@@ -459,7 +489,7 @@ public class MemoryManager {
             if (currentlyReserved == 0) {
                 return; // not a key of Flink's reservedMemory
             }
-            giveBackReserved(record, Math.min(currentlyReserved, size));
+            giveBackReserved(record, Math.min(currentlyReserved, size), creditCap);
         } finally {
             record.unlock();
         }
@@ -472,14 +502,19 @@ public class MemoryManager {
         }
     }
 
-    /** Returns {@code bytes} of the (locked) record's reservation to the budget. */
-    private void giveBackReserved(OwnerSegments record, long bytes) {
+    /**
+     * Returns {@code bytes} of the (locked) record's reservation: to Flink's budget, or to the
+     * owner's credit up to {@code cap} and the rest to the slot pool.
+     */
+    private void giveBackReserved(OwnerSegments record, long bytes, long cap) {
         if (pages == null) {
-            fallbackBudget.releaseMemory(bytes);
+            if (bytes > 0) {
+                fallbackBudget.releaseMemory(bytes);
+                record.reserved -= bytes;
+            }
         } else {
-            pages.releaseReserved(bytes);
+            record.unbook(bytes, cap, pages);
         }
-        record.reserved -= bytes;
     }
 
     private void checkMemoryReservationPreconditions(Object owner, long size) {
@@ -498,9 +533,8 @@ public class MemoryManager {
             return;
         }
         try {
-            if (record.reserved > 0) {
-                giveBackReserved(record, record.reserved);
-            }
+            // The owner is done: its credit goes back too.
+            giveBackReserved(record, record.reserved, 0);
         } finally {
             record.unlock();
         }
@@ -561,7 +595,8 @@ public class MemoryManager {
     }
 
     public long availableMemory() {
-        return pages == null ? fallbackBudget.getAvailableMemorySize() : pages.available();
+        // Owners' credit is available memory (it goes back before anyone is refused).
+        return pages == null ? fallbackBudget.getAvailableMemorySize() : pages.available() + owners.credit();
     }
 
     public int computeNumberOfPages(double fraction) {
