@@ -7,9 +7,9 @@
 # path; Flink's own class runs in a class loader over Flink's jars alone). Rounds rotate between
 # the three; prints the median ns per page of each and the ratios, worst ratio first.
 #
-# Last line: the floor of a shared byte budget changed on every call (one CAS to reserve, one
-# getAndAdd to release), the bound on how far such a design's reservation row can get ahead of
-# Flink.
+# Last line: the floor of any thread-safe reservation (each call changes shared memory with at
+# least one atomic read-modify-write: Flink's budget CAS, or tmrt's per-owner lock), measured
+# bare, and the bound it puts on the reservation row's ratio.
 #
 # Usage: scripts/compare-managed-memory.sh [pageSize=32768] [rounds=7] [pagesPerRound=200000]
 # Flink's jars come from PyPI through scripts/fetch-flink.sh (FLINK_VERSION, default 1.20.3).

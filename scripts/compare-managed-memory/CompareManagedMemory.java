@@ -110,11 +110,14 @@ public class CompareManagedMemory {
         }
         System.out.printf(Locale.ROOT, "worst ratio: %.1fx%n", worst.get(order[0]));
         double floor = budgetFloor(rounds, pagesPerRound);
+        double lockFloor = lockFloor(rounds, pagesPerRound);
         System.out.printf(Locale.ROOT,
-                "floor of a budget word changed on every call (reserve: one CAS on an AtomicLong; release: one"
-                        + " getAndAdd; no owner, no checks): %.1f ns per reserve+release, so at most %.1fx Flink's"
-                        + " %.1f ns for any design that does so%n",
-                floor, flinkReservation / floor, flinkReservation);
+                "floor of a reserve+release pair: any thread may book for any owner, so each call changes shared"
+                        + " memory with at least one atomic read-modify-write; a CAS then a getAndAdd on one"
+                        + " AtomicLong (Flink's budget word, nothing else): %.1f ns; an uncontended lock taken and"
+                        + " released per call (tmrt's owner record, nothing else): %.1f ns; so at most %.1fx Flink's"
+                        + " %.1f ns for any thread-safe design%n",
+                floor, lockFloor, flinkReservation / Math.min(floor, lockFloor), flinkReservation);
     }
 
     /** The budget word of {@link #budgetFloor}: a static field, so escape analysis cannot drop the atomics. */
@@ -122,9 +125,8 @@ public class CompareManagedMemory {
 
     /**
      * Median CPU ns of the least a byte budget shared between threads and changed on every call
-     * (Flink's design, and tmrt's page-table header) costs per reserve+release pair: one atomic
-     * read-modify-write to reserve, another to release. A design that changes the shared word
-     * less often (per-owner leases, reclaimed when the budget runs short) is not bound by it.
+     * (Flink's design) costs per reserve+release pair: one atomic read-modify-write to reserve,
+     * another to release, and nothing else.
      */
     static double budgetFloor(int rounds, int times) {
         double[] t = new double[rounds];
@@ -141,6 +143,40 @@ public class CompareManagedMemory {
                     }
                 } while (!AVAILABLE.compareAndSet(a, a - bytes));
                 AVAILABLE.getAndAdd(bytes);
+            }
+            if (r >= 0) {
+                t[r] = (double) (THREADS.getCurrentThreadCpuTime() - start) / times;
+            }
+        }
+        return median(t);
+    }
+
+    /** The lock word and counter of {@link #lockFloor} (static: escape analysis cannot drop them). */
+    static final java.util.concurrent.atomic.AtomicInteger LOCKED = new java.util.concurrent.atomic.AtomicInteger();
+
+    static long booked;
+
+    /**
+     * Median CPU ns of a per-owner lock taken and released around a plain update, twice (reserve,
+     * release): the least a booking kept per owner under a lock costs (tmrt's design with credit,
+     * without the owner lookup and the checks).
+     */
+    static double lockFloor(int rounds, int times) {
+        double[] t = new double[rounds];
+        long bytes = 32 * 1024;
+        for (int r = -3; r < rounds; r++) {
+            long start = THREADS.getCurrentThreadCpuTime();
+            for (int i = 0; i < times; i++) {
+                while (!LOCKED.compareAndSet(0, 1)) {
+                    Thread.onSpinWait();
+                }
+                booked += bytes;
+                LOCKED.lazySet(0);
+                while (!LOCKED.compareAndSet(0, 1)) {
+                    Thread.onSpinWait();
+                }
+                booked -= bytes;
+                LOCKED.lazySet(0);
             }
             if (r >= 0) {
                 t[r] = (double) (THREADS.getCurrentThreadCpuTime() - start) / times;
