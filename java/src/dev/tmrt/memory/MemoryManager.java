@@ -113,21 +113,39 @@ public final class MemoryManager {
             ((ArrayList<Segment>) target).ensureCapacity(target.size() + room);
         }
         try {
-            if (numPages == 1) {
-                Segment one = allocateOne(owner);
-                try {
-                    target.add(one);
-                } catch (RuntimeException | Error e) {
-                    // The target refused it (an immutable list, a full bounded queue): it goes back.
-                    release(one);
-                    throw e;
-                }
-            } else {
-                addAllOrRelease(target, allocateMany(owner, numPages, room));
-            }
+            allocateInto(owner, target, numPages, room);
         } catch (MemoryAllocationException e) {
-            throw new MemoryAllocationException(e.getMessage() + " [" + nameOwner(owner) + "]");
+            // Refused: once more after every owner's credit went back (OwnerBook), so that the
+            // refusal is the one without credit.
+            if (owners.returnCredit() == 0) {
+                throw withOwner(e, owner);
+            }
+            try {
+                allocateInto(owner, target, numPages, room);
+            } catch (MemoryAllocationException again) {
+                throw withOwner(again, owner);
+            }
         }
+    }
+
+    private void allocateInto(Object owner, Collection<Segment> target, int numPages, int room)
+            throws MemoryAllocationException {
+        if (numPages == 1) {
+            Segment one = allocateOne(owner);
+            try {
+                target.add(one);
+            } catch (RuntimeException | Error e) {
+                // The target refused it (an immutable list, a full bounded queue): it goes back.
+                release(one);
+                throw e;
+            }
+        } else {
+            addAllOrRelease(target, allocateMany(owner, numPages, room));
+        }
+    }
+
+    private MemoryAllocationException withOwner(MemoryAllocationException e, Object owner) {
+        return new MemoryAllocationException(e.getMessage() + " [" + nameOwner(owner) + "]");
     }
 
     /**
@@ -149,20 +167,8 @@ public final class MemoryManager {
         }
     }
 
-    /** One page for {@code owner}, registered in its record; refused once only if no owner kept credit. */
+    /** One page for {@code owner}, registered in its record. */
     private Segment allocateOne(Object owner) throws MemoryAllocationException {
-        for (boolean last = false; ; last = true) {
-            try {
-                return allocateOneOnce(owner);
-            } catch (MemoryAllocationException e) {
-                if (last || owners.returnCredit() == 0) {
-                    throw e;
-                }
-            }
-        }
-    }
-
-    private Segment allocateOneOnce(Object owner) throws MemoryAllocationException {
         OwnerRecord r = owners.lockOrCreate(owner);
         try {
             long bits = pages.allocateOne(r.id);
@@ -181,20 +187,8 @@ public final class MemoryManager {
         }
     }
 
-    /** {@code n != 1} pages for {@code owner}, registered in its record (as {@link #allocateOne}). */
+    /** {@code n != 1} pages for {@code owner}, registered in its record. */
     private Segment[] allocateMany(Object owner, int n, int room) throws MemoryAllocationException {
-        for (boolean last = false; ; last = true) {
-            try {
-                return allocateManyOnce(owner, n, room);
-            } catch (MemoryAllocationException e) {
-                if (last || owners.returnCredit() == 0) {
-                    throw e;
-                }
-            }
-        }
-    }
-
-    private Segment[] allocateManyOnce(Object owner, int n, int room) throws MemoryAllocationException {
         long[] bits = new long[room];
         Segment[] made = new Segment[room];
         OwnerRecord r = owners.lockOrCreate(owner);
