@@ -85,7 +85,9 @@ fn retire(pool: &SlotPool) {
 
 /// Who holds what in `slot`: the pool's pages per owner, with each owner's reserved bytes as the
 /// Java memory manager over it books them, when it said where (`describeOwnersWith`) and `env`
-/// can ask; otherwise the pool's own figures. Calls Java: never from a JVMTI callback.
+/// can ask; otherwise the pool's own figures. Calls Java: only from a thread asking for a snapshot
+/// or in the VM-death event (where JVMTI allows it), never in a GC or class-load callback. Triples
+/// with a negative number (a broken supplier) are skipped, not wrapped.
 pub fn slot_usage(env: &mut JNIEnv<'_>, slot: &LiveSlot) -> UsageReport {
     let usage = slot.pool.usage();
     let Some(java) = &slot.java else { return usage };
@@ -103,9 +105,11 @@ pub fn slot_usage(env: &mut JNIEnv<'_>, slot: &LiveSlot) -> UsageReport {
         Ok(Some(triples))
     });
     match booked {
-        Ok(Some(triples)) => {
-            usage.with_reservations(triples.chunks_exact(3).map(|t| (OwnerId(t[0] as u64), t[2] as u64)))
-        }
+        Ok(Some(triples)) => usage.with_reservations(
+            triples
+                .chunks_exact(3)
+                .filter_map(|t| Some((OwnerId(u64::try_from(t[0]).ok()?), u64::try_from(t[2]).ok()?))),
+        ),
         Ok(None) => usage,
         Err(_) => {
             // An exception in the supplier (or no such method): the pool's own figures.

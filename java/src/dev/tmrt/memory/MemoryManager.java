@@ -390,15 +390,9 @@ public final class MemoryManager {
         checkNotShutdown();
         // From the owner's credit when it has enough (no pool call); when the pool refuses, once
         // more after every owner's credit went back, so that the refusal is the one without credit.
-        OwnerRecord r = owners.lockOrCreate(owner);
-        try {
-            if (r.book(bytes, pages)) {
-                return;
-            }
-        } finally {
-            r.unlock();
-        }
-        if (owners.returnCredit() > 0) {
+        OwnerRecord r;
+        int tries = 0;
+        do {
             r = owners.lockOrCreate(owner);
             try {
                 if (r.book(bytes, pages)) {
@@ -407,7 +401,7 @@ public final class MemoryManager {
             } finally {
                 r.unlock();
             }
-        }
+        } while (++tries == 1 && owners.returnCredit() > 0);
         throw new MemoryReservationException(String.format(
                 "Could not allocate %d bytes, only %d bytes are remaining (%s, owner %d). This usually indicates "
                         + "that you are requesting more memory than you have reserved. [%s]",

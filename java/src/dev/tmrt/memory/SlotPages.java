@@ -233,7 +233,8 @@ public final class SlotPages implements OwnerBook.ReservedBudget {
      * pages, reserved bytes) as the memory manager over this pool books them. The native pool knows
      * the owner of every page but only the total of the reservations (they run on the page table's
      * header and are booked per owner in Java), so the agent's report takes each owner's reserved
-     * bytes from here. Called on the agent's thread, never inside a JVMTI callback.
+     * bytes from here. Called from a thread asking for a snapshot, or in the VM-death event for the
+     * report at exit (where JVMTI allows calls into Java); never in a GC or class-load callback.
      */
     public void describeOwnersWith(Supplier<long[]> usage) {
         try {
